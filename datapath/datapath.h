@@ -1,0 +1,99 @@
+/* datapath - control side of the data path: PMD threads, bridges' runtime
+ * state (FDB, flood lists), the port table and rx-queue assignment.
+ *
+ * The main thread builds an immutable snapshot (port table, per-bridge port
+ * lists, one poll list per PMD), publishes it with an atomic pointer store
+ * and waits on the RCU QSBR variable before freeing the previous one; PMDs
+ * (pmd.c) read the snapshot without locks and report a quiescent state once
+ * per loop iteration.  All functions here are for the main thread, except
+ * datapath_synchronize() which any non-PMD thread may call. */
+#ifndef VSWITCH_DATAPATH_H
+#define VSWITCH_DATAPATH_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "datapath/dp-port-core.h"
+
+struct datapath;
+struct dp_bridge;
+struct fdb;
+struct rte_rcu_qsbr;
+
+struct datapath_params {
+    const unsigned *pmd_lcores;   /* EAL lcore ids of the PMD threads. */
+    const unsigned *pmd_cores;    /* Their CPU numbers, for display. */
+    unsigned n_pmds;              /* 1..DP_MAX_PMDS. */
+    uint32_t fdb_max_entries;
+    uint64_t fdb_ageing_ms;
+};
+
+/* Creates the datapath and launches one PMD thread per lcore.  Returns 0 and
+ * *dp, or a negative errno. */
+int datapath_create(const struct datapath_params *, struct datapath **dp);
+
+/* Stops and joins the PMD threads, frees everything.  Bridges and ports must
+ * have been removed, or are freed with it. */
+void datapath_destroy(struct datapath *);
+
+/* Stops the PMD threads (idempotent).  After this no PMD touches any port. */
+void datapath_stop_pmds(struct datapath *);
+
+/* Waits until every PMD has passed a quiescent state: afterwards, no PMD
+ * still uses anything it could see before the call.  Must not be called by a
+ * PMD or while holding a lock a PMD takes. */
+void datapath_synchronize(struct datapath *);
+
+/* Milliseconds of the clock PMDs use for FDB timestamps. */
+uint64_t datapath_now_ms(void);
+
+/* Bridges. */
+int dp_bridge_create(struct datapath *, const char *name, struct dp_bridge **);
+/* The bridge must have no ports. */
+void dp_bridge_destroy(struct datapath *, struct dp_bridge *);
+struct fdb *dp_bridge_fdb(const struct dp_bridge *);
+uint32_t dp_bridge_fdb_max(const struct datapath *);
+uint64_t dp_bridge_fdb_ageing_ms(const struct datapath *);
+
+/* Ages every bridge's FDB; called periodically by the main loop. */
+void datapath_run_ageing(struct datapath *);
+
+/* Ports.  dp_port_create() allocates a port with a free port number (not yet
+ * visible to PMDs); dp_port_attach() publishes it on 'br' and polls its
+ * 'n_rxq' queues; dp_port_detach() unpublishes it, waits for the PMDs, and
+ * flushes its FDB entries; dp_port_destroy() frees a detached port.
+ * Return 0 or a negative errno (-ENOSPC: no free port number). */
+int dp_port_create(struct datapath *, const char *name,
+                   const struct dp_port_ops *, void *priv, uint16_t n_rxq,
+                   struct dp_port **);
+int dp_port_attach(struct datapath *, struct dp_bridge *, struct dp_port *);
+void dp_port_detach(struct datapath *, struct dp_port *);
+void dp_port_destroy(struct datapath *, struct dp_port *);
+
+/* Sums the port's counters over all PMDs, minus the baseline recorded by the
+ * last dp_port_clear_stats(). */
+void dp_port_get_stats(const struct dp_port *, struct dp_stats *);
+void dp_port_clear_stats(struct dp_port *);
+const char *dp_drop_name(enum dp_drop);
+
+/* PMD statistics. */
+struct dp_pmd_stats {
+    unsigned pmd_id;
+    unsigned core;
+    unsigned lcore;
+    uint64_t iterations;
+    uint64_t rx_packets;
+    uint64_t tx_packets;
+    uint64_t busy_cycles;
+    uint64_t idle_cycles;
+};
+unsigned datapath_n_pmds(const struct datapath *);
+void datapath_get_pmd_stats(const struct datapath *, unsigned pmd_id,
+                            struct dp_pmd_stats *);
+void datapath_clear_pmd_stats(struct datapath *);
+
+/* Calls 'cb' for every (port, queue) polled by PMD 'pmd_id'. */
+typedef void dp_rxq_cb(const struct dp_port *, uint16_t qid, void *aux);
+void datapath_foreach_rxq(const struct datapath *, unsigned pmd_id,
+                          dp_rxq_cb *cb, void *aux);
+
+#endif

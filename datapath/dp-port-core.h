@@ -1,0 +1,86 @@
+/* dp-port-core - the port as the hot path sees it.
+ *
+ * This struct is in a header (not hidden in a .c) because the PMD loop in
+ * pmd.c inlines access to it.  Every port type (vhost-user today; DPDK
+ * ethdev and internal ports later) provides a 'struct dp_port_ops' with
+ * burst rx/tx functions; the PMD polls whatever the type through them.
+ *
+ * Ownership: the control plane (datapath.c) allocates and frees dp_ports; a
+ * port is freed only after every PMD has passed an RCU quiescent state since
+ * the port was unpublished.  PMD i writes only stats[i]; the main thread
+ * reads all slots and sums them (relaxed 64-bit loads). */
+#ifndef VSWITCH_DP_PORT_CORE_H
+#define VSWITCH_DP_PORT_CORE_H 1
+
+#include <stdint.h>
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#define DP_MAX_PORTS   256      /* Port numbers are 0..DP_MAX_PORTS-1. */
+#define DP_MAX_BRIDGES 64
+#define DP_MAX_PMDS    16
+#define DP_MAX_QUEUES  8        /* Rx queues per port. */
+#define DP_BURST       32
+#define DP_NAME_MAX    16       /* Port/bridge names: 15 chars + NUL. */
+
+/* Every drop reason, as (enum suffix, counter name).  The counter name is the
+ * JSON key in port.stats; names starting with "rx_" add up to rx_dropped,
+ * "tx_" to tx_dropped. */
+#define DP_DROP_REASONS                                  \
+    DP_DROP(RX_RUNT,       "rx_dropped_runt")            \
+    DP_DROP(RX_HAIRPIN,    "rx_dropped_hairpin")         \
+    DP_DROP(RX_NO_DEST,    "rx_dropped_no_dest")         \
+    DP_DROP(TX_RING_FULL,  "tx_dropped_ring_full")       \
+    DP_DROP(TX_LINK_DOWN,  "tx_dropped_link_down")
+
+enum dp_drop {
+#define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,
+    DP_DROP_REASONS
+#undef DP_DROP
+    DP_N_DROPS
+};
+
+/* Counters of one port as seen by one PMD. */
+struct dp_stats {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t drops[DP_N_DROPS];
+} __rte_cache_aligned;
+
+struct dp_port;
+
+struct dp_port_ops {
+    /* Receives up to 'n' packets from rx queue 'qid' into 'pkts'.  Returns
+     * how many.  Called only by the PMD that owns (port, qid). */
+    uint16_t (*rx)(struct dp_port *, uint16_t qid, struct rte_mbuf **pkts,
+                   uint16_t n);
+
+    /* Sends 'n' packets on behalf of PMD 'pmd_id' and takes ownership of all
+     * of them: what cannot be sent is freed and counted as a named drop in
+     * 'stats'; what is sent is counted in stats->tx_packets/tx_bytes.  Packets
+     * may be shared (refcnt > 1) and must not be modified.  Any number of
+     * PMDs may call this concurrently: the port type serialises its tx queues
+     * as it needs. */
+    void (*tx)(struct dp_port *, unsigned pmd_id, struct rte_mbuf **pkts,
+               uint16_t n, struct dp_stats *stats);
+};
+
+struct fdb;
+
+struct dp_port {
+    /* Read-mostly, set before publication and constant afterwards. */
+    const struct dp_port_ops *ops;
+    void *priv;                  /* Port type's state. */
+    struct fdb *fdb;             /* Owning bridge's FDB. */
+    uint16_t port_no;
+    uint16_t bridge_idx;
+    uint16_t n_rxq;
+    char name[DP_NAME_MAX];
+
+    /* Per-PMD counters, one cache line (or more) each. */
+    struct dp_stats stats[DP_MAX_PMDS];
+};
+
+#endif

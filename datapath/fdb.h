@@ -1,0 +1,81 @@
+/* fdb - per-bridge L2 forwarding database: (MAC, VLAN) -> port number.
+ *
+ * Built on rte_hash in lock-free read/write-concurrency mode
+ * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | MULTI_WRITER_ADD) with its RCU
+ * QSBR defer queue (rte_hash_rcu_qsbr_add, RTE_HASH_QSBR_MODE_DQ), so:
+ *   - fdb_lookup() and fdb_learn() are called by PMD threads (any number,
+ *     concurrently), never block and never allocate;
+ *   - every other function is for the main thread.
+ * fdb_learn() writes only when something changes (new entry, port move, or
+ * the entry's timestamp older than 1 s), as in Linux net/bridge br_fdb.c.
+ * Entries are bounded by 'max_entries'; when full, new MACs are not learned
+ * (counted in 'full') and traffic to them floods. */
+#ifndef VSWITCH_FDB_H
+#define VSWITCH_FDB_H 1
+
+#include <stdint.h>
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+
+#define FDB_DEFAULT_MAX_ENTRIES 8192
+#define FDB_DEFAULT_AGEING_MS   (300 * 1000)
+
+struct fdb;
+
+struct fdb_params {
+    const char *name;            /* Unique among live FDBs (rte_hash name). */
+    uint32_t max_entries;        /* >= 8. */
+    uint64_t ageing_ms;          /* Entries idle longer than this age out. */
+    struct rte_rcu_qsbr *qsbr;   /* Readers' QSBR variable; may be NULL for
+                                  * single-threaded use (unit tests). */
+    int socket_id;
+};
+
+struct fdb_stats {
+    uint64_t entries;   /* Current number of entries. */
+    uint64_t learned;   /* New entries added. */
+    uint64_t moved;     /* Entries whose port changed (MAC moves). */
+    uint64_t aged;      /* Entries removed by fdb_age(). */
+    uint64_t flushed;   /* Entries removed by fdb_flush*(). */
+    uint64_t full;      /* Learning attempts refused because the table is full. */
+};
+
+/* Creates an FDB.  Returns 0 and *fdb, or a negative errno (-EINVAL bad
+ * params, -ENOMEM, -EEXIST name in use). */
+int fdb_create(const struct fdb_params *, struct fdb **fdb);
+void fdb_destroy(struct fdb *);
+
+/* Hot path.  Returns the port number for (mac, vlan), or -ENOENT. */
+int fdb_lookup(const struct fdb *, const struct rte_ether_addr *mac,
+               uint16_t vlan);
+
+/* Hot path.  Records that 'mac' on 'vlan' was seen on 'port_no' at 'now_ms'
+ * (a monotonic millisecond clock).  Adds, moves (counted) or refreshes the
+ * entry.  Multicast/broadcast source MACs are ignored. */
+void fdb_learn(struct fdb *, const struct rte_ether_addr *mac, uint16_t vlan,
+               uint16_t port_no, uint64_t now_ms);
+
+/* Removes entries idle for longer than the ageing time.  Returns how many. */
+int fdb_age(struct fdb *, uint64_t now_ms);
+
+/* Removes every entry.  Returns how many. */
+int fdb_flush(struct fdb *);
+
+/* Removes every entry that points to 'port_no'.  Returns how many. */
+int fdb_flush_port(struct fdb *, uint16_t port_no);
+
+struct fdb_entry_info {
+    struct rte_ether_addr mac;
+    uint16_t vlan;
+    uint16_t port_no;
+    uint64_t age_ms;    /* now_ms - last seen. */
+};
+
+typedef void fdb_dump_cb(const struct fdb_entry_info *, void *aux);
+
+/* Calls 'cb' for every entry, in unspecified order. Returns the count. */
+int fdb_dump(const struct fdb *, uint64_t now_ms, fdb_dump_cb *cb, void *aux);
+
+void fdb_get_stats(const struct fdb *, struct fdb_stats *);
+
+#endif

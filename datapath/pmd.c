@@ -1,0 +1,178 @@
+/* pmd - the PMD loop: rx burst, learn, look up, batch, flush.  See pmd.h.
+ *
+ * Everything in this file runs on PMD threads.  The only shared state it
+ * writes is its own counters, its ports' stats slot for this PMD, and FDB
+ * entries (fdb_learn(), which writes only on change). */
+#include "datapath/pmd.h"
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "datapath/fdb.h"
+
+/* Sends the batch of port 'port_no' and empties it. */
+static inline void
+pmd_flush_port(struct pmd *pmd, const struct dp_snapshot *snap, uint16_t port_no)
+{
+    struct pmd_txbatch *b = &pmd->txb[port_no];
+    struct dp_port *port = snap->ports[port_no];
+    uint16_t n = b->n;
+
+    b->n = 0;
+    if (unlikely(!port)) {
+        /* Cannot happen: batches refer to ports of the same snapshot. */
+        rte_pktmbuf_free_bulk(b->pkts, n);
+        return;
+    }
+    struct dp_stats *st = &port->stats[pmd->id];
+    uint64_t before = st->tx_packets;
+    port->ops->tx(port, pmd->id, b->pkts, n, st);
+    pmd->counters.tx_packets += st->tx_packets - before;
+}
+
+/* Flushes every non-empty batch. */
+static inline void
+pmd_flush(struct pmd *pmd, const struct dp_snapshot *snap)
+{
+    for (unsigned i = 0; i < pmd->n_dirty; i++) {
+        uint16_t port_no = pmd->dirty[i];
+        pmd->txb[port_no].dirty = false;
+        if (pmd->txb[port_no].n) {
+            pmd_flush_port(pmd, snap, port_no);
+        }
+    }
+    pmd->n_dirty = 0;
+}
+
+/* Queues 'm' for output on 'port_no', flushing the batch when it is full. */
+static inline void
+pmd_enqueue(struct pmd *pmd, const struct dp_snapshot *snap, uint16_t port_no,
+            struct rte_mbuf *m)
+{
+    struct pmd_txbatch *b = &pmd->txb[port_no];
+
+    if (!b->dirty) {
+        b->dirty = true;
+        pmd->dirty[pmd->n_dirty++] = port_no;
+    }
+    b->pkts[b->n++] = m;
+    if (b->n == DP_BURST) {
+        /* Stays on the dirty list; pmd_flush() skips empty batches. */
+        pmd_flush_port(pmd, snap, port_no);
+    }
+}
+
+/* Sends 'm' (received on 'in') to every other port of its bridge. */
+static inline void
+pmd_flood(struct pmd *pmd, const struct dp_snapshot *snap,
+          const struct dp_port *in, struct rte_mbuf *m, struct dp_stats *in_st)
+{
+    const struct dp_port_list *list = snap->bridge_ports[in->bridge_idx];
+    unsigned n_out = list ? list->n - 1 : 0;
+
+    if (unlikely(n_out == 0 || !list)) {
+        in_st->drops[DP_DROP_RX_NO_DEST]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (n_out > 1) {
+        rte_mbuf_refcnt_update(m, (int16_t) (n_out - 1));
+    }
+    for (unsigned i = 0; i < list->n; i++) {
+        uint16_t port_no = list->port_no[i];
+        if (port_no != in->port_no) {
+            pmd_enqueue(pmd, snap, port_no, m);
+        }
+    }
+}
+
+/* Switches 'n' packets received on 'in'. */
+static inline void
+pmd_switch(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port *in,
+           struct rte_mbuf **pkts, uint16_t n, uint64_t now_ms)
+{
+    struct dp_stats *st = &in->stats[pmd->id];
+    struct fdb *fdb = in->fdb;
+
+    for (uint16_t i = 0; i < n; i++) {
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+    }
+
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+
+        st->rx_packets++;
+        st->rx_bytes += rte_pktmbuf_pkt_len(m);
+        if (unlikely(rte_pktmbuf_data_len(m) < sizeof(struct rte_ether_hdr))) {
+            st->drops[DP_DROP_RX_RUNT]++;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+
+        const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+        fdb_learn(fdb, &eth->src_addr, 0, in->port_no, now_ms);
+
+        if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
+            int out = fdb_lookup(fdb, &eth->dst_addr, 0);
+            if (out >= 0) {
+                if (unlikely(out == in->port_no)) {
+                    st->drops[DP_DROP_RX_HAIRPIN]++;
+                    rte_pktmbuf_free(m);
+                    continue;
+                }
+                const struct dp_port *outp = snap->ports[out];
+                if (likely(outp && outp->bridge_idx == in->bridge_idx)) {
+                    pmd_enqueue(pmd, snap, (uint16_t) out, m);
+                    continue;
+                }
+            }
+        }
+        pmd_flood(pmd, snap, in, m, st);
+    }
+}
+
+int
+pmd_main(void *arg)
+{
+    struct pmd *pmd = arg;
+    struct rte_mbuf *pkts[DP_BURST];
+
+    rte_rcu_qsbr_thread_register(pmd->qsbr, pmd->id);
+    rte_rcu_qsbr_thread_online(pmd->qsbr, pmd->id);
+
+    uint64_t prev = rte_rdtsc();
+    while (!__atomic_load_n(&pmd->stop, __ATOMIC_RELAXED)) {
+        const struct dp_snapshot *snap = __atomic_load_n(pmd->snap, __ATOMIC_ACQUIRE);
+        const struct dp_poll_list *poll = snap->poll[pmd->id];
+        uint64_t now_ms = prev / pmd->tsc_per_ms;
+        uint64_t got = 0;
+
+        for (unsigned i = 0; poll && i < poll->n; i++) {
+            struct dp_port *port = poll->rxq[i].port;
+            uint16_t n = port->ops->rx(port, poll->rxq[i].qid, pkts, DP_BURST);
+            if (n) {
+                got += n;
+                pmd_switch(pmd, snap, port, pkts, n, now_ms);
+            }
+        }
+        pmd_flush(pmd, snap);
+        rte_rcu_qsbr_quiescent(pmd->qsbr, pmd->id);
+
+        uint64_t now = rte_rdtsc();
+        struct pmd_counters *c = &pmd->counters;
+        c->iterations++;
+        if (got) {
+            c->rx_packets += got;
+            c->busy_cycles += now - prev;
+        } else {
+            c->idle_cycles += now - prev;
+        }
+        prev = now;
+    }
+
+    rte_rcu_qsbr_thread_offline(pmd->qsbr, pmd->id);
+    rte_rcu_qsbr_thread_unregister(pmd->qsbr, pmd->id);
+    return 0;
+}

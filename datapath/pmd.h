@@ -1,0 +1,80 @@
+/* pmd - the poll-mode driver threads: the hot path.
+ *
+ * Internal to datapath/: datapath.c (control) creates the 'struct pmd's,
+ * publishes snapshots and launches pmd_main() on each PMD lcore; pmd.c runs
+ * the loop: poll every (port, queue) of this PMD's poll list in bursts,
+ * learn source MACs, look up destinations, batch per output port, flush the
+ * batches once per iteration, report an RCU quiescent state.
+ * No malloc, no syscalls, no locks, no logging per packet. */
+#ifndef VSWITCH_PMD_H
+#define VSWITCH_PMD_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_common.h>
+#include <rte_rcu_qsbr.h>
+#include "datapath/dp-port-core.h"
+
+/* One (port, queue) a PMD polls. */
+struct dp_rxq {
+    struct dp_port *port;
+    uint16_t qid;
+};
+
+struct dp_poll_list {
+    unsigned n;
+    struct dp_rxq rxq[];
+};
+
+struct dp_port_list {
+    unsigned n;
+    uint16_t port_no[];
+};
+
+/* What PMDs see; immutable once published. */
+struct dp_snapshot {
+    struct dp_port *ports[DP_MAX_PORTS];               /* By port number. */
+    struct dp_port_list *bridge_ports[DP_MAX_BRIDGES]; /* By bridge index. */
+    struct dp_poll_list *poll[DP_MAX_PMDS];            /* By PMD id. */
+};
+
+/* Counters of one PMD; only that PMD writes them. */
+struct pmd_counters {
+    uint64_t iterations;
+    uint64_t rx_packets;
+    uint64_t tx_packets;
+    uint64_t busy_cycles;
+    uint64_t idle_cycles;
+};
+
+struct pmd_txbatch {
+    uint16_t n;
+    bool dirty;                 /* On the PMD's dirty list. */
+    struct rte_mbuf *pkts[DP_BURST];
+};
+
+struct pmd {
+    /* Set by datapath.c before launch; constant afterwards. */
+    unsigned id;                        /* 0..n_pmds-1, also the QSBR id. */
+    unsigned lcore;
+    unsigned core;
+    struct dp_snapshot **snap;          /* Published snapshot pointer. */
+    struct rte_rcu_qsbr *qsbr;
+    uint64_t tsc_per_ms;
+    bool stop;                          /* Set by main (atomic store). */
+    bool running;
+
+    struct pmd_counters counters __rte_cache_aligned;
+    struct pmd_counters baseline __rte_cache_aligned;   /* Main thread's. */
+
+    /* Private to the PMD thread. */
+    uint16_t n_dirty __rte_cache_aligned;
+    uint16_t dirty[DP_MAX_PORTS];
+    struct pmd_txbatch txb[DP_MAX_PORTS];
+};
+
+/* The PMD thread's main function (rte_eal_remote_launch); 'arg' is its
+ * struct pmd.  Returns 0 when pmd->stop is set. */
+int pmd_main(void *arg);
+
+#endif

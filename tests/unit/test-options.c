@@ -1,0 +1,187 @@
+/* test-options - unit tests for vswitchd's command-line parsing and the EAL
+ * argument vector built from it (vswitchd/options.c). */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vswitchd/options.h"
+#include "vswitchd/vlog.h"
+
+#define PARSE(o, ...)                                                        \
+    ({                                                                       \
+        char *argv_[] = { "vswitchd", __VA_ARGS__, NULL };                   \
+        options_parse((int) (sizeof argv_ / sizeof argv_[0]) - 1, argv_, (o), \
+                      err, sizeof err);                                      \
+    })
+
+static char err[256];
+
+static void
+clear_env(void)
+{
+    unsetenv("VSWITCH_RUNDIR");
+    unsetenv("VSWITCH_STATEDIR");
+}
+
+START_TEST(test_defaults)
+{
+    struct vswitchd_options o;
+    char *argv[] = { "vswitchd", NULL };
+
+    clear_env();
+    ck_assert_int_eq(options_parse(1, argv, &o, err, sizeof err), 0);
+    ck_assert_str_eq(o.rundir, "/run/vswitch");
+    ck_assert_str_eq(o.ctl_socket, "/run/vswitch/vswitchd.sock");
+    ck_assert_str_eq(o.vhost_sock_dir, "/run/vswitch/vhost");
+    ck_assert_str_eq(o.conf_path, "/var/lib/vswitch/conf.json");
+    ck_assert_int_eq(o.huge, OPT_HUGE_AUTO);
+    ck_assert_uint_eq(o.n_pmd_cores, 0);
+    ck_assert_uint_eq(o.mbufs, 16384);
+    ck_assert_int_eq(o.log_level, VLL_INFO);
+    ck_assert(!o.detach);
+    ck_assert_str_eq(o.pidfile, "");
+}
+END_TEST
+
+START_TEST(test_env)
+{
+    struct vswitchd_options o;
+    char *argv[] = { "vswitchd", NULL };
+
+    setenv("VSWITCH_RUNDIR", "/tmp/r", 1);
+    setenv("VSWITCH_STATEDIR", "/tmp/s", 1);
+    ck_assert_int_eq(options_parse(1, argv, &o, err, sizeof err), 0);
+    ck_assert_str_eq(o.ctl_socket, "/tmp/r/vswitchd.sock");
+    ck_assert_str_eq(o.vhost_sock_dir, "/tmp/r/vhost");
+    ck_assert_str_eq(o.conf_path, "/tmp/s/conf.json");
+    /* The command line wins over the environment. */
+    ck_assert_int_eq(PARSE(&o, "--rundir", "/x"), 0);
+    ck_assert_str_eq(o.ctl_socket, "/x/vswitchd.sock");
+    clear_env();
+}
+END_TEST
+
+START_TEST(test_all_options)
+{
+    struct vswitchd_options o;
+
+    clear_env();
+    ck_assert_int_eq(PARSE(&o, "--rundir", "/r", "--statedir", "/s", "--ctl-socket",
+                           "/c.sock", "--vhost-sock-dir", "/v", "--pmd-cores", "1,3",
+                           "--mbufs", "4096", "--no-huge", "--log-level", "debug",
+                           "--detach", "--pidfile", "/p.pid", "--", "--no-pci", "-d",
+                           "x"), 0);
+    ck_assert_str_eq(o.ctl_socket, "/c.sock");
+    ck_assert_str_eq(o.vhost_sock_dir, "/v");
+    ck_assert_str_eq(o.conf_path, "/s/conf.json");
+    ck_assert_uint_eq(o.n_pmd_cores, 2);
+    ck_assert_uint_eq(o.pmd_cores[0], 1);
+    ck_assert_uint_eq(o.pmd_cores[1], 3);
+    ck_assert_uint_eq(o.mbufs, 4096);
+    ck_assert_int_eq(o.huge, OPT_HUGE_OFF);
+    ck_assert_int_eq(o.log_level, VLL_DBG);
+    ck_assert(o.detach);
+    ck_assert_str_eq(o.pidfile, "/p.pid");
+    ck_assert_int_eq(o.n_extra, 3);
+    ck_assert_str_eq(o.extra[0], "--no-pci");
+    ck_assert_str_eq(o.extra[2], "x");
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    struct vswitchd_options o;
+
+    ck_assert_int_eq(PARSE(&o, "--bogus"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "--bogus"));
+    ck_assert_int_eq(PARSE(&o, "--mbufs", "12x"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "--mbufs"));
+    ck_assert_int_eq(PARSE(&o, "--mbufs", "-5"), -EINVAL);
+    ck_assert_int_eq(PARSE(&o, "--mbufs", "10"), -EINVAL);
+    ck_assert_int_eq(PARSE(&o, "--log-level", "loud"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "loud"));
+    ck_assert_int_eq(PARSE(&o, "--pmd-cores", "a"), -EINVAL);
+    ck_assert_int_eq(PARSE(&o, "--rundir", ""), -EINVAL);
+    ck_assert_int_eq(PARSE(&o, "stray"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "stray"));
+    ck_assert_int_eq(PARSE(&o, "--rundir"), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_cpu_list)
+{
+    unsigned cpus[16];
+
+    ck_assert_int_eq(options_parse_cpu_list("1", cpus, 16), 1);
+    ck_assert_uint_eq(cpus[0], 1);
+    ck_assert_int_eq(options_parse_cpu_list("3,1,2-4", cpus, 16), 4);
+    ck_assert_uint_eq(cpus[0], 1);
+    ck_assert_uint_eq(cpus[3], 4);
+    ck_assert_int_eq(options_parse_cpu_list("", cpus, 16), -EINVAL);
+    ck_assert_int_eq(options_parse_cpu_list("1,", cpus, 16), -EINVAL);
+    ck_assert_int_eq(options_parse_cpu_list("4-2", cpus, 16), -EINVAL);
+    ck_assert_int_eq(options_parse_cpu_list("-1", cpus, 16), -EINVAL);
+    ck_assert_int_eq(options_parse_cpu_list("1-", cpus, 16), -EINVAL);
+    ck_assert_int_eq(options_parse_cpu_list("0-99", cpus, 16), -EINVAL);
+    ck_assert_int_eq(options_parse_cpu_list("5000", cpus, 16), -EINVAL);
+}
+END_TEST
+
+static const char *
+find_arg(const struct eal_args *ea, const char *prefix)
+{
+    for (int i = 0; i < ea->argc; i++) {
+        if (!strncmp(ea->argv[i], prefix, strlen(prefix))) {
+            return ea->argv[i];
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_eal_args)
+{
+    struct vswitchd_options o, o2;
+    struct eal_args ea, ea2;
+
+    clear_env();
+    ck_assert_int_eq(PARSE(&o, "--rundir", "/a", "--pmd-cores", "1", "--", "--no-pci"), 0);
+    ck_assert_int_eq(options_eal_args(&o, false, 2, &ea), 0);
+    ck_assert_str_eq(find_arg(&ea, "--lcores="), "--lcores=0@(0),1@1");
+    ck_assert_str_eq(find_arg(&ea, "--main-lcore"), "--main-lcore=0");
+    ck_assert_ptr_nonnull(find_arg(&ea, "--no-huge"));
+    ck_assert_ptr_nonnull(find_arg(&ea, "-m"));
+    ck_assert_str_eq(ea.argv[ea.argc - 1], "--no-pci");
+    ck_assert_ptr_null(ea.argv[ea.argc]);
+
+    /* Same rundir -> same prefix; different rundir -> different prefix. */
+    ck_assert_int_eq(options_eal_args(&o, true, 2, &ea2), 0);
+    ck_assert_str_eq(find_arg(&ea, "--file-prefix="), find_arg(&ea2, "--file-prefix="));
+    ck_assert_ptr_null(find_arg(&ea2, "--no-huge"));
+    ck_assert_int_eq(PARSE(&o2, "--rundir", "/b", "--pmd-cores", "0-1"), 0);
+    ck_assert_int_eq(options_eal_args(&o2, true, 2, &ea2), 0);
+    ck_assert_str_ne(find_arg(&ea, "--file-prefix="), find_arg(&ea2, "--file-prefix="));
+    /* All CPUs poll: the main lcore floats over all of them. */
+    ck_assert_str_eq(find_arg(&ea2, "--lcores="), "--lcores=0@(0-1),1@0,2@1");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("options");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_env);
+    tcase_add_test(tc, test_all_options);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_cpu_list);
+    tcase_add_test(tc, test_eal_args);
+    suite_add_tcase(s, tc);
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,71 @@
+/* bridge - the switch's configuration model: bridges and their ports.
+ *
+ * Owns the names, types and options users configure and turns them into
+ * running objects: a dp_bridge per bridge, a dp_port plus a port-type object
+ * (vhost_port) per port.  Saves the configuration (config.c) after every
+ * successful change and replays it at start.  JSON-RPC methods (methods.c)
+ * call in here.  Main thread only.
+ *
+ * Functions that can fail return 0 or a negative errno and write a
+ * one-line, user-facing reason into 'err' (ERRLEN bytes):
+ *   -EINVAL  bad name, type or option     -ENOENT  no such bridge/port
+ *   -EEXIST  name or socket in use        -ENOSPC  a limit was reached
+ *   other    the operation failed (e.g. -EIO from the vhost library). */
+#ifndef VSWITCH_BRIDGE_H
+#define VSWITCH_BRIDGE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+struct datapath;
+struct bridge_set;
+
+#define BRIDGE_ERRLEN 256
+
+struct bridge_set_params {
+    struct datapath *dp;
+    const char *vhost_sock_dir;     /* Must exist. */
+    const char *conf_path;          /* NULL: do not persist. */
+};
+
+int bridge_set_create(const struct bridge_set_params *, struct bridge_set **);
+
+/* Removes every port and bridge from the running switch (vhost sockets are
+ * unregistered and removed) without touching the saved configuration. */
+void bridge_set_destroy(struct bridge_set *);
+
+/* Replays a configuration loaded by config_load().  Objects that fail are
+ * logged and skipped.  Returns the number of failures. */
+int bridge_set_restore(struct bridge_set *, struct json_object *conf);
+
+/* True if 'name' is a valid bridge or port name. */
+bool bridge_name_valid(const char *name);
+
+int bridge_add(struct bridge_set *, const char *name, char *err);
+int bridge_del(struct bridge_set *, const char *name, char *err);
+
+/* 'options' is an object whose values are strings (may be NULL). */
+int bridge_port_add(struct bridge_set *, const char *bridge, const char *name,
+                    const char *type, struct json_object *options, char *err);
+int bridge_port_del(struct bridge_set *, const char *name, char *err);
+
+/* Query functions store a new JSON object in *out (shapes: see
+ * Documentation/jsonrpc.md). */
+struct json_object *bridge_list_json(const struct bridge_set *);
+int bridge_port_list_json(const struct bridge_set *, const char *bridge,
+                          struct json_object **out, char *err);
+int bridge_port_show_json(const struct bridge_set *, const char *name,
+                          struct json_object **out, char *err);
+int bridge_port_stats_json(const struct bridge_set *, const char *name,
+                           struct json_object **out, char *err);
+int bridge_port_stats_clear(struct bridge_set *, const char *name, char *err);
+int bridge_fdb_show_json(const struct bridge_set *, const char *bridge,
+                         struct json_object **out, char *err);
+int bridge_fdb_flush(struct bridge_set *, const char *bridge, int *n_flushed,
+                     char *err);
+
+/* Port types this build supports, for messages and port.add validation. */
+extern const char *const bridge_port_types[];
+
+#endif

@@ -1,0 +1,45 @@
+/* config - persistence of the switch configuration (bridges, ports and their
+ * options) as one JSON file.
+ *
+ * The file looks like:
+ *   {"version": 1,
+ *    "bridges": [{"name": "br0",
+ *                 "ports": [{"name": "vhu0", "type": "vhost-user",
+ *                            "options": {"queues": "2"}}]}]}
+ * Option values are always strings.  The bridge module builds this object
+ * after every change and calls config_save(); at start vswitchd calls
+ * config_load() and replays it.  Main thread only. */
+#ifndef VSWITCH_CONFIG_H
+#define VSWITCH_CONFIG_H 1
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#define CONFIG_VERSION 1
+
+/* Returns a new, empty configuration {"version":1,"bridges":[]}. */
+struct json_object *config_new(void);
+
+/* Checks that 'conf' follows the schema above: object with integer "version"
+ * == CONFIG_VERSION, array "bridges" of objects with string "name" and array
+ * "ports" of objects with string "name", string "type" and optional object
+ * "options" whose values are strings; no duplicate bridge names, no duplicate
+ * port names across all bridges.  Returns 0, or -EINVAL with a one-line reason
+ * in 'err' (at most 'errlen' bytes, always NUL-terminated). */
+int config_validate(struct json_object *conf, char *err, size_t errlen);
+
+/* Reads and validates the file 'path'.  Returns 0 with a new reference in
+ * *conf; a missing file is not an error (empty configuration).  Returns
+ * -EINVAL if the file is not valid JSON or fails config_validate() (reason in
+ * 'err'), or another negative errno on I/O error (reason in 'err'). */
+int config_load(const char *path, struct json_object **conf, char *err,
+                size_t errlen);
+
+/* Writes 'conf' to 'path' atomically: writes "<path>.tmp" in the same
+ * directory, fsync()s it, renames it over 'path' and fsync()s the directory.
+ * Creates the directory (and parents, mode 0755) if missing.  On failure the
+ * old file is untouched and the temp file removed.  Returns 0 or a negative
+ * errno. */
+int config_save(const char *path, struct json_object *conf);
+
+#endif

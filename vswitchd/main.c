@@ -1,0 +1,459 @@
+/* vswitchd - the vswitch daemon.
+ *
+ * Parses options, sets up DPDK (EAL with a per-instance file prefix,
+ * hugepages or --no-huge, the mbuf pool), starts the datapath's PMD threads,
+ * restores the saved configuration, serves JSON-RPC on the control socket
+ * from a libevent loop, and tears everything down on SIGTERM/SIGINT or
+ * system.shutdown.  The daemon object 'struct vswitchd' holds every piece of
+ * state; nothing else is global except what DPDK's callbacks force on
+ * vhost-port.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_version.h>
+
+#define VLOG_MODULE "vswitchd"
+#include "vswitchd/vlog.h"
+#include "vswitchd/bridge.h"
+#include "vswitchd/config.h"
+#include "vswitchd/methods.h"
+#include "vswitchd/options.h"
+#include "vswitchd/rpc.h"
+#include "vswitchd/rpc-server.h"
+#include "datapath/datapath.h"
+#include "datapath/fdb.h"
+#include "vhost/vhost-port.h"
+
+struct vswitchd {
+    struct vswitchd_options opts;
+    int ready_fd;                   /* --detach: tells the parent we're up. */
+    bool eal_up;
+    struct rte_mempool *mp;
+    struct datapath *dp;
+    bool vhost_up;
+    struct bridge_set *bs;
+    struct event_base *base;
+    struct rpc_dispatcher *dispatcher;
+    struct rpc_server *server;
+    struct methods_ctx methods;
+    struct event *sigterm, *sigint, *ageing;
+    bool pidfile_written;
+};
+
+/* Creates 'path' and its parents with mode 'mode'.  Returns 0 or -errno. */
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) && errno != EEXIST) {
+                return -errno;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, mode) && errno != EEXIST) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* True if something accepts connections on unix socket 'path'. */
+static bool
+socket_in_use(const char *path)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sun.sun_path) {
+        return false;
+    }
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    bool in_use = !connect(fd, (struct sockaddr *) &sun, sizeof sun);
+    close(fd);
+    return in_use;
+}
+
+/* True if hugepages are free and hugetlbfs is mounted. */
+static bool
+hugepages_available(void)
+{
+    char line[256];
+    long free_pages = 0;
+    bool mounted = false;
+
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            sscanf(line, "HugePages_Free: %ld", &free_pages);
+        }
+        fclose(f);
+    }
+    f = fopen("/proc/mounts", "r");
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            if (strstr(line, " hugetlbfs ")) {
+                mounted = true;
+            }
+        }
+        fclose(f);
+    }
+    return free_pages > 0 && mounted;
+}
+
+/* Fills the default PMD core (the last CPU we may run on) and checks the
+ * configured ones.  Returns the number of CPUs (highest allowed + 1) or
+ * -EINVAL. */
+static int
+check_cpus(struct vswitchd_options *o)
+{
+    cpu_set_t set;
+    int last = -1;
+
+    if (sched_getaffinity(0, sizeof set, &set)) {
+        return -errno;
+    }
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &set)) {
+            last = c;
+        }
+    }
+    if (last < 0) {
+        return -EINVAL;
+    }
+    if (!o->n_pmd_cores) {
+        o->pmd_cores[0] = (unsigned) last;
+        o->n_pmd_cores = 1;
+    }
+    for (unsigned i = 0; i < o->n_pmd_cores; i++) {
+        if (o->pmd_cores[i] >= CPU_SETSIZE || !CPU_ISSET(o->pmd_cores[i], &set)) {
+            fprintf(stderr, "vswitchd: --pmd-cores: CPU %u is not available\n",
+                    o->pmd_cores[i]);
+            return -EINVAL;
+        }
+    }
+    return last + 1;
+}
+
+/* --detach: forks; the parent waits until the child reports readiness and
+ * exits with 0 (ready) or 1 (the child failed).  Returns in the child. */
+static void
+daemonize(struct vswitchd *vs)
+{
+    int fds[2];
+    if (pipe(fds)) {
+        perror("vswitchd: pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("vswitchd: fork");
+        exit(1);
+    }
+    if (pid > 0) {
+        char c;
+        close(fds[1]);
+        ssize_t n;
+        do {
+            n = read(fds[0], &c, 1);
+        } while (n < 0 && errno == EINTR);
+        _exit(n == 1 && c == 'R' ? 0 : 1);
+    }
+    close(fds[0]);
+    vs->ready_fd = fds[1];
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
+}
+
+static void
+notify_ready(struct vswitchd *vs)
+{
+    if (vs->ready_fd >= 0) {
+        ssize_t n = write(vs->ready_fd, "R", 1);
+        (void) n;
+        close(vs->ready_fd);
+        vs->ready_fd = -1;
+    }
+}
+
+static int
+write_pidfile(struct vswitchd *vs)
+{
+    const char *path = vs->opts.pidfile;
+    char tmp[PATH_MAX + 8];
+    if (!path[0]) {
+        return 0;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        return -errno;
+    }
+    fprintf(f, "%ld\n", (long) getpid());
+    if (fclose(f) || rename(tmp, path)) {
+        int err = -errno;
+        unlink(tmp);
+        return err;
+    }
+    vs->pidfile_written = true;
+    return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *aux)
+{
+    struct vswitchd *vs = aux;
+    (void) what;
+    VLOG_INFO("caught signal %d, exiting", (int) sig);
+    event_base_loopexit(vs->base, NULL);
+}
+
+static void
+on_ageing(evutil_socket_t fd, short what, void *aux)
+{
+    struct vswitchd *vs = aux;
+    (void) fd; (void) what;
+    datapath_run_ageing(vs->dp);
+}
+
+static void
+request_shutdown(void *aux)
+{
+    struct vswitchd *vs = aux;
+    VLOG_INFO("shutdown requested over JSON-RPC");
+    event_base_loopexit(vs->base, NULL);
+}
+
+/* Loads and replays the saved configuration.  A file that cannot be parsed
+ * is moved aside (never overwritten) and the daemon starts empty. */
+static void
+restore_config(struct vswitchd *vs)
+{
+    char err[256];
+    struct json_object *conf = NULL;
+    int rc = config_load(vs->opts.conf_path, &conf, err, sizeof err);
+
+    if (rc == -EINVAL) {
+        char aside[PATH_MAX + 32];
+        snprintf(aside, sizeof aside, "%s.corrupt-%ld", vs->opts.conf_path,
+                 (long) time(NULL));
+        VLOG_ERR("%s: %s; moved to %s, starting with an empty configuration",
+                 vs->opts.conf_path, err, aside);
+        if (rename(vs->opts.conf_path, aside)) {
+            VLOG_ERR("rename %s: %s", vs->opts.conf_path, strerror(errno));
+        }
+        return;
+    }
+    if (rc) {
+        VLOG_ERR("%s: %s; starting with an empty configuration",
+                 vs->opts.conf_path, err);
+        return;
+    }
+    bridge_set_restore(vs->bs, conf);
+    json_object_put(conf);
+}
+
+/* Brings everything up.  Returns 0 or a negative errno (already logged). */
+static int
+vswitchd_start(struct vswitchd *vs, char *argv0)
+{
+    struct vswitchd_options *o = &vs->opts;
+    int rc;
+
+    bool use_huge = o->huge == OPT_HUGE_ON
+                    || (o->huge == OPT_HUGE_AUTO && hugepages_available());
+    if (!use_huge && o->huge == OPT_HUGE_AUTO) {
+        VLOG_WARN("no free hugepages: running with --no-huge (fine for tests, "
+                  "slow for benchmarks; see utilities/hugepages.sh)");
+    }
+    int n_cpus = check_cpus(o);
+    if (n_cpus < 0) {
+        return n_cpus;
+    }
+    struct eal_args ea;
+    if (options_eal_args(o, use_huge, (unsigned) n_cpus, &ea)) {
+        VLOG_ERR("too many EAL arguments");
+        return -E2BIG;
+    }
+    ea.argv[0] = argv0;
+    if (rte_eal_init(ea.argc, ea.argv) < 0) {
+        VLOG_ERR("DPDK EAL initialisation failed: %s", rte_strerror(rte_errno));
+        return -rte_errno;
+    }
+    vs->eal_up = true;
+    VLOG_INFO("%s, %u PMD thread(s), %s", rte_version(), o->n_pmd_cores,
+              use_huge ? "hugepages" : "no hugepages");
+
+    vs->mp = rte_pktmbuf_pool_create("vs_mbufs", o->mbufs, 256, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, (int) rte_socket_id());
+    if (!vs->mp) {
+        VLOG_ERR("cannot create a pool of %u mbufs: %s", o->mbufs,
+                 rte_strerror(rte_errno));
+        return -ENOMEM;
+    }
+
+    unsigned lcores[OPT_MAX_PMDS];
+    for (unsigned i = 0; i < o->n_pmd_cores; i++) {
+        lcores[i] = i + 1;
+    }
+    struct datapath_params dpp = {
+        .pmd_lcores = lcores,
+        .pmd_cores = o->pmd_cores,
+        .n_pmds = o->n_pmd_cores,
+        .fdb_max_entries = FDB_DEFAULT_MAX_ENTRIES,
+        .fdb_ageing_ms = FDB_DEFAULT_AGEING_MS,
+    };
+    if ((rc = datapath_create(&dpp, &vs->dp))) {
+        VLOG_ERR("cannot start the datapath: %s", strerror(-rc));
+        return rc;
+    }
+    if ((rc = vhost_init(vs->dp, vs->mp, NULL, NULL))) {
+        return rc;
+    }
+    vs->vhost_up = true;
+
+    struct bridge_set_params bsp = {
+        .dp = vs->dp,
+        .vhost_sock_dir = o->vhost_sock_dir,
+        .conf_path = o->conf_path,
+    };
+    if ((rc = bridge_set_create(&bsp, &vs->bs))) {
+        VLOG_ERR("cannot set up bridges: %s", strerror(-rc));
+        return rc;
+    }
+    restore_config(vs);
+
+    vs->base = event_base_new();
+    vs->dispatcher = rpc_dispatcher_create();
+    if (!vs->base || !vs->dispatcher) {
+        return -ENOMEM;
+    }
+    vs->methods = (struct methods_ctx) {
+        .bs = vs->bs, .dp = vs->dp, .mp = vs->mp,
+        .shutdown = request_shutdown, .shutdown_aux = vs,
+    };
+    if ((rc = methods_register(vs->dispatcher, &vs->methods))) {
+        return rc;
+    }
+    if ((rc = rpc_server_create(vs->base, o->ctl_socket, vs->dispatcher, &vs->server))) {
+        VLOG_ERR("cannot listen on %s: %s", o->ctl_socket, strerror(-rc));
+        return rc;
+    }
+
+    vs->sigterm = evsignal_new(vs->base, SIGTERM, on_signal, vs);
+    vs->sigint = evsignal_new(vs->base, SIGINT, on_signal, vs);
+    vs->ageing = event_new(vs->base, -1, EV_PERSIST, on_ageing, vs);
+    struct timeval one_sec = { 1, 0 };
+    if (!vs->sigterm || !vs->sigint || !vs->ageing
+        || event_add(vs->sigterm, NULL) || event_add(vs->sigint, NULL)
+        || event_add(vs->ageing, &one_sec)) {
+        return -ENOMEM;
+    }
+    if ((rc = write_pidfile(vs))) {
+        VLOG_ERR("cannot write pidfile %s: %s", o->pidfile, strerror(-rc));
+        return rc;
+    }
+    VLOG_INFO("vswitchd %s ready, control socket %s", VSWITCH_VERSION, o->ctl_socket);
+    return 0;
+}
+
+/* Tears down whatever vswitchd_start() brought up, in reverse order: the
+ * control socket, the PMDs, the ports (sockets removed), DPDK. */
+static void
+vswitchd_stop(struct vswitchd *vs)
+{
+    if (vs->server) {
+        rpc_server_destroy(vs->server);
+    }
+    if (vs->dp) {
+        datapath_stop_pmds(vs->dp);
+    }
+    bridge_set_destroy(vs->bs);
+    if (vs->vhost_up) {
+        vhost_fini();
+    }
+    datapath_destroy(vs->dp);
+    if (vs->sigterm) event_free(vs->sigterm);
+    if (vs->sigint) event_free(vs->sigint);
+    if (vs->ageing) event_free(vs->ageing);
+    if (vs->dispatcher) rpc_dispatcher_destroy(vs->dispatcher);
+    if (vs->base) event_base_free(vs->base);
+    if (vs->mp) rte_mempool_free(vs->mp);
+    if (vs->eal_up) rte_eal_cleanup();
+    if (vs->pidfile_written) unlink(vs->opts.pidfile);
+}
+
+int
+main(int argc, char *argv[])
+{
+    struct vswitchd vs = { .ready_fd = -1 };
+    char err[512];
+    int rc;
+
+    if (options_parse(argc, argv, &vs.opts, err, sizeof err)) {
+        fprintf(stderr, "vswitchd: %s (try --help)\n", err);
+        return 2;
+    }
+    if (vs.opts.help) {
+        options_usage(argv[0]);
+        return 0;
+    }
+    if (vs.opts.version) {
+        printf("vswitchd %s (%s)\n", VSWITCH_VERSION, rte_version());
+        return 0;
+    }
+    vlog_set_level(vs.opts.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((rc = mkdir_p(vs.opts.rundir, 0755)) || (rc = mkdir_p(vs.opts.vhost_sock_dir, 0755))) {
+        fprintf(stderr, "vswitchd: cannot create runtime directories under %s: %s\n",
+                vs.opts.rundir, strerror(-rc));
+        return 1;
+    }
+    if (socket_in_use(vs.opts.ctl_socket)) {
+        fprintf(stderr, "vswitchd: another vswitchd is already serving %s\n",
+                vs.opts.ctl_socket);
+        return 1;
+    }
+    if (vs.opts.detach) {
+        daemonize(&vs);
+    }
+
+    rc = vswitchd_start(&vs, argv[0]);
+    if (!rc) {
+        notify_ready(&vs);
+        event_base_dispatch(vs.base);
+    }
+    vswitchd_stop(&vs);
+    if (rc) {
+        VLOG_ERR("vswitchd failed to start");
+        return 1;
+    }
+    VLOG_INFO("vswitchd stopped");
+    return 0;
+}

@@ -1,0 +1,482 @@
+/* methods - JSON-RPC methods.  See methods.h. */
+#include "vswitchd/methods.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_mempool.h>
+#include <rte_version.h>
+
+#include "vswitchd/bridge.h"
+#include "vswitchd/rpc.h"
+#include "datapath/datapath.h"
+
+/* Maps a bridge/datapath errno to a JSON-RPC error. */
+static int
+errno_error(struct rpc_error *error, int err, const char *msg)
+{
+    int code;
+    switch (err) {
+    case -EINVAL: code = RPC_ERR_INVALID_PARAMS; break;
+    case -ENOENT: code = RPC_ERR_NOT_FOUND; break;
+    case -EEXIST: code = RPC_ERR_EXISTS; break;
+    case -ENOSPC: code = RPC_ERR_LIMIT; break;
+    default: code = RPC_ERR_FAILED; break;
+    }
+    rpc_error_set(error, code, "%s", msg);
+    if (code == RPC_ERR_FAILED) {
+        error->data = json_object_new_object();
+        json_object_object_add(error->data, "errno", json_object_new_string(
+                                   strerrorname_np(-err) ? strerrorname_np(-err) : "?"));
+    }
+    return code;
+}
+
+/* Checks that 'params' is absent or an object whose members are all in
+ * 'allowed' (NULL-terminated).  Returns 0 or fills 'error'. */
+static int
+check_params(struct json_object *params, const char *const *allowed,
+             struct rpc_error *error)
+{
+    if (!params) {
+        return 0;
+    }
+    if (!json_object_is_type(params, json_type_object)) {
+        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "params must be an object");
+    }
+    json_object_object_foreach(params, key, val) {
+        (void) val;
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++) {
+            if (!strcmp(key, *a)) {
+                ok = true;
+                break;
+            }
+        }
+        if (!ok) {
+            return rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
+                                 "unknown parameter \"%s\"", key);
+        }
+    }
+    return 0;
+}
+
+/* Gets string member 'key' of 'params' into *out.  Missing: error if
+ * 'required', else *out = NULL.  Returns 0 or fills 'error'. */
+static int
+get_string(struct json_object *params, const char *key, bool required,
+           const char **out, struct rpc_error *error)
+{
+    struct json_object *v = params ? json_object_object_get(params, key) : NULL;
+
+    *out = NULL;
+    if (!v) {
+        return required ? rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
+                                        "missing parameter \"%s\"", key) : 0;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
+                             "parameter \"%s\" must be a string", key);
+    }
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+#define PARAMS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define NO_PARAMS ((const char *const[]) { NULL })
+
+static int
+m_version(void *conn, struct json_object *params, void *aux,
+          struct json_object **result, struct rpc_error *error)
+{
+    (void) conn; (void) aux;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    *result = json_object_new_object();
+    json_object_object_add(*result, "version", json_object_new_string(VSWITCH_VERSION));
+    json_object_object_add(*result, "dpdk", json_object_new_string(rte_version()));
+    return 0;
+}
+
+static int
+m_list_methods(void *conn, struct json_object *params, void *aux,
+               struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) conn;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    *result = rpc_list_methods(ctx->dispatcher);
+    return 0;
+}
+
+static int
+m_shutdown(void *conn, struct json_object *params, void *aux,
+           struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) conn; (void) result;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    ctx->shutdown(ctx->shutdown_aux);
+    return 0;
+}
+
+/* Methods that take one required string "name"-like parameter. */
+static int
+one_string(struct json_object *params, const char *key, bool required,
+           const char **value, struct rpc_error *error)
+{
+    const char *const allowed[] = { key, NULL };
+    if (check_params(params, allowed, error)
+        || get_string(params, key, required, value, error)) {
+        return error->code;
+    }
+    return 0;
+}
+
+static int
+m_bridge_add(void *conn, struct json_object *params, void *aux,
+             struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    (void) conn; (void) result;
+
+    if (one_string(params, "name", true, &name, error)) {
+        return error->code;
+    }
+    int rc = bridge_add(ctx->bs, name, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_bridge_del(void *conn, struct json_object *params, void *aux,
+             struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    (void) conn; (void) result;
+
+    if (one_string(params, "name", true, &name, error)) {
+        return error->code;
+    }
+    int rc = bridge_del(ctx->bs, name, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_bridge_list(void *conn, struct json_object *params, void *aux,
+              struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) conn;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    *result = bridge_list_json(ctx->bs);
+    return 0;
+}
+
+/* Converts an options object with string, integer or boolean values into a
+ * new object of strings.  Returns NULL after filling 'error'. */
+static struct json_object *
+normalize_options(struct json_object *options, struct rpc_error *error)
+{
+    if (!json_object_is_type(options, json_type_object)) {
+        rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "parameter \"options\" must be "
+                      "an object");
+        return NULL;
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_foreach(options, key, val) {
+        switch (json_object_get_type(val)) {
+        case json_type_string:
+        case json_type_int:
+        case json_type_boolean:
+            json_object_object_add(out, key,
+                                   json_object_new_string(json_object_get_string(val)));
+            break;
+        default:
+            rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "option \"%s\" must be a "
+                          "string, integer or boolean", key);
+            json_object_put(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static int
+m_port_add(void *conn, struct json_object *params, void *aux,
+           struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *bridge, *name, *type;
+    struct json_object *options = NULL;
+    (void) conn;
+
+    if (check_params(params, PARAMS("bridge", "name", "type", "options"), error)
+        || get_string(params, "bridge", true, &bridge, error)
+        || get_string(params, "name", true, &name, error)
+        || get_string(params, "type", true, &type, error)) {
+        return error->code;
+    }
+    struct json_object *o = json_object_object_get(params, "options");
+    if (o && !(options = normalize_options(o, error))) {
+        return error->code;
+    }
+    int rc = bridge_port_add(ctx->bs, bridge, name, type, options, err);
+    json_object_put(options);
+    if (rc) {
+        /* Includes "added but the configuration could not be saved". */
+        return errno_error(error, rc, err);
+    }
+    rc = bridge_port_show_json(ctx->bs, name, result, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_port_del(void *conn, struct json_object *params, void *aux,
+           struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    (void) conn; (void) result;
+
+    if (one_string(params, "name", true, &name, error)) {
+        return error->code;
+    }
+    int rc = bridge_port_del(ctx->bs, name, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_port_list(void *conn, struct json_object *params, void *aux,
+            struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *bridge;
+    (void) conn;
+
+    if (one_string(params, "bridge", false, &bridge, error)) {
+        return error->code;
+    }
+    int rc = bridge_port_list_json(ctx->bs, bridge, result, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_port_show(void *conn, struct json_object *params, void *aux,
+            struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    (void) conn;
+
+    if (one_string(params, "name", true, &name, error)) {
+        return error->code;
+    }
+    int rc = bridge_port_show_json(ctx->bs, name, result, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_port_stats(void *conn, struct json_object *params, void *aux,
+             struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    (void) conn;
+
+    if (one_string(params, "name", false, &name, error)) {
+        return error->code;
+    }
+    int rc = bridge_port_stats_json(ctx->bs, name, result, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_port_stats_clear(void *conn, struct json_object *params, void *aux,
+                   struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    (void) conn; (void) result;
+
+    if (one_string(params, "name", false, &name, error)) {
+        return error->code;
+    }
+    int rc = bridge_port_stats_clear(ctx->bs, name, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_fdb_show(void *conn, struct json_object *params, void *aux,
+           struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *bridge;
+    (void) conn;
+
+    if (one_string(params, "bridge", true, &bridge, error)) {
+        return error->code;
+    }
+    int rc = bridge_fdb_show_json(ctx->bs, bridge, result, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
+m_fdb_flush(void *conn, struct json_object *params, void *aux,
+            struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *bridge;
+    int n;
+    (void) conn;
+
+    if (one_string(params, "bridge", true, &bridge, error)) {
+        return error->code;
+    }
+    int rc = bridge_fdb_flush(ctx->bs, bridge, &n, err);
+    if (rc) {
+        return errno_error(error, rc, err);
+    }
+    *result = json_object_new_object();
+    json_object_object_add(*result, "flushed", json_object_new_int(n));
+    return 0;
+}
+
+static int
+m_pmd_stats(void *conn, struct json_object *params, void *aux,
+            struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) conn;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    struct json_object *pmds = json_object_new_array();
+    for (unsigned i = 0; i < datapath_n_pmds(ctx->dp); i++) {
+        struct dp_pmd_stats st;
+        datapath_get_pmd_stats(ctx->dp, i, &st);
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "pmd", json_object_new_int((int) st.pmd_id));
+        json_object_object_add(o, "core", json_object_new_int((int) st.core));
+        json_object_object_add(o, "rx_packets", json_object_new_uint64(st.rx_packets));
+        json_object_object_add(o, "tx_packets", json_object_new_uint64(st.tx_packets));
+        json_object_object_add(o, "iterations", json_object_new_uint64(st.iterations));
+        json_object_object_add(o, "busy_cycles", json_object_new_uint64(st.busy_cycles));
+        json_object_object_add(o, "idle_cycles", json_object_new_uint64(st.idle_cycles));
+        json_object_object_add(o, "cycles_per_packet", json_object_new_double(
+                                   st.rx_packets ? (double) st.busy_cycles / st.rx_packets
+                                                 : 0.0));
+        json_object_array_add(pmds, o);
+    }
+    struct json_object *mbufs = json_object_new_object();
+    json_object_object_add(mbufs, "total", json_object_new_uint64(ctx->mp->size));
+    json_object_object_add(mbufs, "in_use",
+                           json_object_new_uint64(rte_mempool_in_use_count(ctx->mp)));
+    *result = json_object_new_object();
+    json_object_object_add(*result, "pmds", pmds);
+    json_object_object_add(*result, "mbufs", mbufs);
+    return 0;
+}
+
+static int
+m_pmd_stats_clear(void *conn, struct json_object *params, void *aux,
+                  struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) conn; (void) result;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    datapath_clear_pmd_stats(ctx->dp);
+    return 0;
+}
+
+static void
+rxq_one(const struct dp_port *port, uint16_t qid, void *aux)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "port", json_object_new_string(port->name));
+    json_object_object_add(o, "queue", json_object_new_int(qid));
+    json_object_array_add(aux, o);
+}
+
+static int
+m_pmd_rxq_show(void *conn, struct json_object *params, void *aux,
+               struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) conn;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    struct json_object *pmds = json_object_new_array();
+    for (unsigned i = 0; i < datapath_n_pmds(ctx->dp); i++) {
+        struct dp_pmd_stats st;
+        datapath_get_pmd_stats(ctx->dp, i, &st);
+        struct json_object *o = json_object_new_object();
+        struct json_object *rxqs = json_object_new_array();
+        datapath_foreach_rxq(ctx->dp, i, rxq_one, rxqs);
+        json_object_object_add(o, "pmd", json_object_new_int((int) i));
+        json_object_object_add(o, "core", json_object_new_int((int) st.core));
+        json_object_object_add(o, "rxqs", rxqs);
+        json_object_array_add(pmds, o);
+    }
+    *result = json_object_new_object();
+    json_object_object_add(*result, "pmds", pmds);
+    return 0;
+}
+
+int
+methods_register(struct rpc_dispatcher *d, struct methods_ctx *ctx)
+{
+    static const struct {
+        const char *name;
+        rpc_method_fn *fn;
+    } methods[] = {
+        { "system.version", m_version },
+        { "system.list_methods", m_list_methods },
+        { "system.shutdown", m_shutdown },
+        { "bridge.add", m_bridge_add },
+        { "bridge.del", m_bridge_del },
+        { "bridge.list", m_bridge_list },
+        { "port.add", m_port_add },
+        { "port.del", m_port_del },
+        { "port.list", m_port_list },
+        { "port.show", m_port_show },
+        { "port.stats", m_port_stats },
+        { "port.stats_clear", m_port_stats_clear },
+        { "fdb.show", m_fdb_show },
+        { "fdb.flush", m_fdb_flush },
+        { "pmd.stats", m_pmd_stats },
+        { "pmd.stats_clear", m_pmd_stats_clear },
+        { "pmd.rxq_show", m_pmd_rxq_show },
+    };
+
+    ctx->dispatcher = d;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int err = rpc_register(d, methods[i].name, methods[i].fn, ctx);
+        if (err) {
+            return err;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* methods - the JSON-RPC methods of vswitchd (Documentation/jsonrpc.md).
+ *
+ * Validates params, calls the bridge model or the datapath, and turns their
+ * negative errnos into JSON-RPC errors.  Main thread only. */
+#ifndef VSWITCH_METHODS_H
+#define VSWITCH_METHODS_H 1
+
+struct bridge_set;
+struct datapath;
+struct rpc_dispatcher;
+struct rte_mempool;
+
+struct methods_ctx {
+    struct bridge_set *bs;
+    struct datapath *dp;
+    struct rte_mempool *mp;
+    struct rpc_dispatcher *dispatcher;
+    /* Called by system.shutdown after the response is queued. */
+    void (*shutdown)(void *aux);
+    void *shutdown_aux;
+};
+
+/* Registers every method with 'ctx' as their aux.  'ctx' must outlive the
+ * dispatcher.  Returns 0 or a negative errno. */
+int methods_register(struct rpc_dispatcher *, struct methods_ctx *ctx);
+
+#endif

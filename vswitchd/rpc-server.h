@@ -1,0 +1,42 @@
+/* rpc-server - the JSON-RPC control socket: a unix stream socket served by
+ * the main thread's libevent loop, dispatching through rpc.h.
+ *
+ * Main thread only. */
+#ifndef VSWITCH_RPC_SERVER_H
+#define VSWITCH_RPC_SERVER_H 1
+
+#include <json-c/json.h>
+
+struct event_base;
+struct rpc_dispatcher;
+struct rpc_server;
+
+/* Listens on the unix socket 'path' (a stale socket file is removed first;
+ * the new one gets mode 0660) and serves every connection with 'd'.  Each
+ * connection has its own rpc_decoder with a RPC_MAX_MSG limit; a parse error
+ * or oversized message gets an error response (id null) and the connection is
+ * closed after it is sent.  A client that does not read its responses is
+ * disconnected once more than 16 MiB of output is queued for it.  At most 256
+ * connections; more are accepted and immediately closed.
+ * Returns 0 and *server, or a negative errno. */
+int rpc_server_create(struct event_base *, const char *path,
+                      struct rpc_dispatcher *d, struct rpc_server **server);
+
+/* Writes what can be written of pending responses without blocking, closes
+ * every connection and the listening socket, removes the socket file.  Must
+ * not be called from inside a method (stop the loop first). */
+void rpc_server_destroy(struct rpc_server *);
+
+/* Marks connection 'conn' (the opaque pointer a method receives) as
+ * subscribed to notifications. */
+void rpc_server_subscribe(struct rpc_server *, void *conn);
+
+/* Sends notification 'method' with 'params' (ownership taken) to every
+ * subscribed connection. */
+void rpc_server_notify(struct rpc_server *, const char *method,
+                       struct json_object *params);
+
+/* Number of open connections. */
+int rpc_server_n_conns(const struct rpc_server *);
+
+#endif
