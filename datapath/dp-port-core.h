@@ -12,6 +12,7 @@
 #ifndef VSWITCH_DP_PORT_CORE_H
 #define VSWITCH_DP_PORT_CORE_H 1
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <rte_common.h>
 #include <rte_mbuf.h>
@@ -65,6 +66,10 @@ struct dp_port_ops {
      * as it needs. */
     void (*tx)(struct dp_port *, unsigned pmd_id, struct rte_mbuf **pkts,
                uint16_t n, struct dp_stats *stats);
+
+    /* Control plane only: true if rx queue 'qid' currently carries traffic
+     * (e.g. a vhost frontend is connected and enabled that vring). */
+    bool (*rxq_enabled)(const struct dp_port *, uint16_t qid);
 };
 
 struct fdb;

@@ -120,9 +120,19 @@ vhost_port_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts,
     rte_pktmbuf_free_bulk(pkts, n);
 }
 
+static bool
+vhost_port_rxq_enabled(const struct dp_port *port, uint16_t qid)
+{
+    const struct vhost_port *vp = port->priv;
+
+    return __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) >= 0
+           && __atomic_load_n(&vp->rx_enabled[qid], __ATOMIC_RELAXED);
+}
+
 const struct dp_port_ops vhost_port_ops = {
     .rx = vhost_port_rx,
     .tx = vhost_port_tx,
+    .rxq_enabled = vhost_port_rxq_enabled,
 };
 
 /* Device callbacks, on DPDK's vhost event thread (or on the main thread from
@@ -214,9 +224,9 @@ vring_state_changed(int vid, uint16_t vring, int enable)
         uint8_t *flag = vring % 2 ? &vp->rx_enabled[qp] : &vp->tx_enabled[qp];
         __atomic_store_n(flag, enable ? 1 : 0, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&ctx.mutex);
-    VLOG_DBG("vhost device %d: vring %u %s", vid, vring,
+    VLOG_DBG("%s: vhost device %d: vring %u %s", vp ? vp->name : "?", vid, vring,
              enable ? "enabled" : "disabled");
+    pthread_mutex_unlock(&ctx.mutex);
     return 0;
 }
 

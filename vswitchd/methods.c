@@ -416,6 +416,8 @@ rxq_one(const struct dp_port *port, uint16_t qid, void *aux)
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "port", json_object_new_string(port->name));
     json_object_object_add(o, "queue", json_object_new_int(qid));
+    json_object_object_add(o, "enabled", json_object_new_boolean(
+                               port->ops->rxq_enabled(port, qid)));
     json_object_array_add(aux, o);
 }
 
