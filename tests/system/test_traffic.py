@@ -10,6 +10,9 @@ every one of them.
                                a third port that has no frontend
   test_c_frontend_restart      SIGKILL a frontend under traffic, reconnect on
                                the same socket, counts agree again; no mbuf leak
+  test_d_delete_under_traffic  del-port / del-br of ports whose frontends are
+                               connected and streaming; re-added ports work;
+                               frontends come and go repeatedly; no mbuf leak
 """
 
 import unittest
@@ -205,3 +208,64 @@ class TrafficTest(VsTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DeleteTest(VsTestCase):
+
+    def test_d_delete_under_traffic(self):
+        d = self.daemon()
+        d.vsctl("add-br", "br0")
+        for p in ("vhu0", "vhu1"):
+            d.vsctl("add-port", "br0", p, "type=vhost-user")
+        idle = d.pmd_stats()["mbufs"]["in_use"]
+
+        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
+        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
+        d.wait_port_state("vhu0", "up", TIMEOUT)
+        d.wait_port_state("vhu1", "up", TIMEOUT)
+        a.start_fwd()
+
+        # B streams (txonly) into the switch; delete B's port under traffic.
+        b.set_fwd("txonly")
+        b.start_fwd()
+        wait_until(lambda: d.port_stats("vhu1")["rx_packets"] > 1000, TIMEOUT,
+                   "vhu1 to receive B's stream")
+        d.vsctl("del-port", "vhu1")
+        self.assertNotIn("vhu1", d.ports())
+        self.assertNotIn(d.vhost_sock("vhu1"), d.vhost_sockets())
+        self.assertTrue(d.running(), "vswitchd died deleting a busy port")
+        b.kill()
+
+        # Re-add it: a new frontend connects and counted traffic flows.
+        d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
+        b2 = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B2", peer=A_MAC)
+        d.wait_port_state("vhu1", "up", TIMEOUT)
+        b2.start_fwd()
+        send_and_verify(d, a, "vhu0", b2, "vhu1", timeout=TIMEOUT)
+        send_and_verify(d, b2, "vhu1", a, "vhu0", timeout=TIMEOUT)
+
+        # Frontends come and go while the other side keeps sending.
+        b2.set_fwd("txonly")
+        b2.start_fwd()
+        for i in range(3):
+            a.quit()
+            d.wait_port_state("vhu0", "down", TIMEOUT)
+            a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A%d" % (i + 2))
+            d.wait_port_state("vhu0", "up", TIMEOUT)
+            a.start_fwd()
+            rx0 = a.port_stats()["RX-packets"]
+            wait_until(lambda: a.port_stats()["RX-packets"] > rx0, TIMEOUT,
+                       "reconnected frontend to receive the stream")
+        self.assertTrue(d.running())
+
+        # Deleting the whole bridge with both frontends connected and one
+        # streaming removes every socket and keeps the daemon serving.
+        d.vsctl("del-br", "br0")
+        self.assertEqual(d.vsctl_json("list-br")["bridges"], [])
+        self.assertEqual(d.vhost_sockets(), [])
+        a.kill()
+        b2.kill()
+        wait_until(lambda: d.pmd_stats()["mbufs"]["in_use"] <= idle + MBUF_MARGIN,
+                   TIMEOUT, lambda: "mbufs in use back to idle (%d): %r"
+                   % (idle, d.pmd_stats()["mbufs"]))
+        d.vsctl("version")
