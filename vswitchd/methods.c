@@ -126,7 +126,7 @@ m_shutdown(void *conn, struct json_object *params, void *aux,
     return 0;
 }
 
-/* Methods that take one required string "name"-like parameter. */
+/* Methods whose params are one string member 'key'. */
 static int
 one_string(struct json_object *params, const char *key, bool required,
            const char **value, struct rpc_error *error)
@@ -139,37 +139,45 @@ one_string(struct json_object *params, const char *key, bool required,
     return 0;
 }
 
-static int
-m_bridge_add(void *conn, struct json_object *params, void *aux,
-             struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *name;
-    (void) conn; (void) result;
+typedef int name_op_fn(struct bridge_set *, const char *, char *err);
+typedef int name_query_fn(const struct bridge_set *, const char *,
+                          struct json_object **, char *err);
 
-    if (one_string(params, "name", true, &name, error)) {
+/* Runs 'op' (a change with an empty result) or 'query' (a lookup with a
+ * result) on the value of the string param 'key'. */
+static int
+name_method(struct json_object *params, struct methods_ctx *ctx, const char *key,
+            bool required, name_op_fn *op, name_query_fn *query,
+            struct json_object **result, struct rpc_error *error)
+{
+    char err[BRIDGE_ERRLEN];
+    const char *value;
+
+    if (one_string(params, key, required, &value, error)) {
         return error->code;
     }
-    int rc = bridge_add(ctx->bs, name, err);
+    int rc = op ? op(ctx->bs, value, err) : query(ctx->bs, value, result, err);
     return rc ? errno_error(error, rc, err) : 0;
 }
 
-static int
-m_bridge_del(void *conn, struct json_object *params, void *aux,
-             struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *name;
-    (void) conn; (void) result;
-
-    if (one_string(params, "name", true, &name, error)) {
-        return error->code;
+#define NAME_METHOD(FUNC, KEY, REQUIRED, OP, QUERY)                          \
+    static int                                                               \
+    FUNC(void *conn, struct json_object *params, void *aux,                  \
+         struct json_object **result, struct rpc_error *error)               \
+    {                                                                        \
+        (void) conn;                                                         \
+        return name_method(params, aux, KEY, REQUIRED, OP, QUERY, result,    \
+                           error);                                           \
     }
-    int rc = bridge_del(ctx->bs, name, err);
-    return rc ? errno_error(error, rc, err) : 0;
-}
+
+NAME_METHOD(m_bridge_add, "name", true, bridge_add, NULL)
+NAME_METHOD(m_bridge_del, "name", true, bridge_del, NULL)
+NAME_METHOD(m_port_del, "name", true, bridge_port_del, NULL)
+NAME_METHOD(m_port_list, "bridge", false, NULL, bridge_port_list_json)
+NAME_METHOD(m_port_show, "name", true, NULL, bridge_port_show_json)
+NAME_METHOD(m_port_stats, "name", false, NULL, bridge_port_stats_json)
+NAME_METHOD(m_port_stats_clear, "name", false, bridge_port_stats_clear, NULL)
+NAME_METHOD(m_fdb_show, "bridge", true, NULL, bridge_fdb_show_json)
 
 static int
 m_bridge_list(void *conn, struct json_object *params, void *aux,
@@ -240,102 +248,6 @@ m_port_add(void *conn, struct json_object *params, void *aux,
         return errno_error(error, rc, err);
     }
     rc = bridge_port_show_json(ctx->bs, name, result, err);
-    return rc ? errno_error(error, rc, err) : 0;
-}
-
-static int
-m_port_del(void *conn, struct json_object *params, void *aux,
-           struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *name;
-    (void) conn; (void) result;
-
-    if (one_string(params, "name", true, &name, error)) {
-        return error->code;
-    }
-    int rc = bridge_port_del(ctx->bs, name, err);
-    return rc ? errno_error(error, rc, err) : 0;
-}
-
-static int
-m_port_list(void *conn, struct json_object *params, void *aux,
-            struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *bridge;
-    (void) conn;
-
-    if (one_string(params, "bridge", false, &bridge, error)) {
-        return error->code;
-    }
-    int rc = bridge_port_list_json(ctx->bs, bridge, result, err);
-    return rc ? errno_error(error, rc, err) : 0;
-}
-
-static int
-m_port_show(void *conn, struct json_object *params, void *aux,
-            struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *name;
-    (void) conn;
-
-    if (one_string(params, "name", true, &name, error)) {
-        return error->code;
-    }
-    int rc = bridge_port_show_json(ctx->bs, name, result, err);
-    return rc ? errno_error(error, rc, err) : 0;
-}
-
-static int
-m_port_stats(void *conn, struct json_object *params, void *aux,
-             struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *name;
-    (void) conn;
-
-    if (one_string(params, "name", false, &name, error)) {
-        return error->code;
-    }
-    int rc = bridge_port_stats_json(ctx->bs, name, result, err);
-    return rc ? errno_error(error, rc, err) : 0;
-}
-
-static int
-m_port_stats_clear(void *conn, struct json_object *params, void *aux,
-                   struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *name;
-    (void) conn; (void) result;
-
-    if (one_string(params, "name", false, &name, error)) {
-        return error->code;
-    }
-    int rc = bridge_port_stats_clear(ctx->bs, name, err);
-    return rc ? errno_error(error, rc, err) : 0;
-}
-
-static int
-m_fdb_show(void *conn, struct json_object *params, void *aux,
-           struct json_object **result, struct rpc_error *error)
-{
-    struct methods_ctx *ctx = aux;
-    char err[BRIDGE_ERRLEN];
-    const char *bridge;
-    (void) conn;
-
-    if (one_string(params, "bridge", true, &bridge, error)) {
-        return error->code;
-    }
-    int rc = bridge_fdb_show_json(ctx->bs, bridge, result, err);
     return rc ? errno_error(error, rc, err) : 0;
 }
 
