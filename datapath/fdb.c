@@ -1,0 +1,594 @@
+/* fdb - per-bridge L2 forwarding database, (MAC, VLAN) -> port number, on top
+ * of DPDK's rte_hash.  See fdb.h for the contract: datapath.c creates one per
+ * bridge and ages/flushes/dumps it from the main thread; pmd.c calls
+ * fdb_lookup() and fdb_learn() from any number of PMD threads at once.
+ *
+ * The table is an rte_hash in lock-free read/write mode with multi-writer
+ * add (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | MULTI_WRITER_ADD).  Lookups
+ * take no lock.  Adds, updates and deletes take rte_hash's internal writer
+ * lock, which is the only lock on the hot path and is taken only when the
+ * table changes (new MAC, MAC move).  When the datapath gives us its QSBR
+ * variable, rte_hash's defer queue (RTE_HASH_QSBR_MODE_DQ) recycles a deleted
+ * key's slot only after every PMD has gone through a quiescent state.
+ *
+ * Publication of entry data.  A key's position (the index rte_hash returns)
+ * is reused after the key is deleted, so a parallel array indexed by position
+ * and written after rte_hash_add_key() returns would let a concurrent reader
+ * find the new key and read the previous occupant's port.  Instead the port
+ * lives in rte_hash's per-key data word itself, used as a value and not as a
+ * pointer: bits 0-15 hold the port number and bits 16-63 the time (ms) the
+ * entry was created or last moved, its 'stamp'.  rte_hash stores that word
+ * before the release-store that makes a new key visible, updates it with a
+ * release store, and lock-free readers load it with acquire after matching
+ * the key; so whoever finds a key reads the port written with it.
+ *
+ * Refresh without writing to rte_hash.  The parallel array 'slots', indexed
+ * by position, holds the last time a known (MAC, VLAN) was seen on its port,
+ * updated with a relaxed atomic store at most every FDB_REFRESH_MS, as Linux
+ * br_fdb.c does.  An entry's last-seen time is max(stamp, slot.last_seen_ms).
+ * A value left over from a previous occupant of the slot is harmless: the
+ * slot is reused only after that key was deleted (and, with a QSBR, after all
+ * PMDs quiesced), so the leftover is no later than the new key's stamp, give
+ * or take the skew between PMDs' clocks.  Deleters also reset it to 0.
+ *
+ * Bounding the size.  In multi-writer mode rte_hash keeps per-lcore caches
+ * of free slots and has more slots than 'entries'; we also give it twice
+ * 'max_entries' so that cuckoo insertion never fails early.  The bound is
+ * ours: 'n_entries' counts reservations.  A writer reserves one (refused with
+ * 'full' at max_entries) before adding a key, and keeps it only if it created
+ * the key.  rte_hash does not say whether an add created or updated a key,
+ * and two PMDs can add the same new MAC at once, so each slot has a 'claim'
+ * word, generation << 1 | counted: after adding, the writer looks the key up
+ * and compare-and-swaps the counted bit on; only the winner keeps its
+ * reservation.  Deleters first bump the generation and clear the bit (giving
+ * the reservation back if it was set), then delete the key; a writer whose
+ * compare-and-swap fails because the generation moved lets its reservation
+ * go.  So n_entries >= number of keys, and n_entries <= max_entries except
+ * for reservations about to be returned (fdb_get_stats() clamps those).  One
+ * race is left: if the main thread deletes a key between a concurrent
+ * re-adder's claim and its check that the key is still there, the counted
+ * bit stays on the freed slot and the count is one too high until that slot
+ * is reused (its next key then inherits the bit).  That errs on the safe
+ * side of the bound, and needs a MAC being learned on two PMDs at once while
+ * it is being flushed.
+ *
+ * Threads.  rte_hash's multi-writer add and its slot recycling index the
+ * per-lcore caches with rte_lcore_id(), so every writer (PMDs via
+ * fdb_learn(), the main thread via age/flush) must be an EAL lcore or a
+ * registered thread.  Iterations (age, flush, dump) run on the main thread
+ * while PMDs may add keys: rte_hash_iterate() may then miss or repeat a key
+ * that a concurrent cuckoo displacement moves, which only delays its ageing
+ * or repeats it in a dump. */
+#include "datapath/fdb.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+/* Hash key.  Exactly 8 bytes, no padding, so every byte is initialised. */
+struct fdb_key {
+    struct rte_ether_addr mac;
+    uint16_t vlan;
+};
+_Static_assert(sizeof(struct fdb_key) == 8, "fdb_key must have no padding");
+
+/* Per-position state, next to rte_hash's key store.  Accessed atomically. */
+struct fdb_slot {
+    uint64_t last_seen_ms;      /* Last refresh; 0 after delete. */
+    uint32_t claim;             /* generation << 1 | counted. */
+    uint32_t pad;
+};
+
+struct fdb {
+    /* Read-mostly after fdb_create(). */
+    struct rte_hash *h;
+    struct fdb_slot *slots;     /* rte_hash_max_key_id() of them. */
+    uint32_t n_slots;
+    uint32_t max_entries;
+    uint64_t ageing_ms;
+    struct rte_rcu_qsbr *qsbr;
+    char name[FDB_NAME_MAX];
+
+    /* Written by PMD threads: on their own cache line. */
+    struct {
+        uint64_t n_entries;     /* Reservations, see top of file. */
+        uint64_t learned;
+        uint64_t moved;
+        uint64_t full;
+        uint64_t aged;
+        uint64_t flushed;
+    } c __rte_cache_aligned;
+};
+
+#define FDB_STAMP_BITS 48
+#define FDB_STAMP_MASK ((UINT64_C(1) << FDB_STAMP_BITS) - 1)
+
+/* Entries removed per pass of fdb_remove_matching(). */
+#define FDB_BATCH 64
+
+static inline struct fdb_key
+fdb_key_make(const struct rte_ether_addr *mac, uint16_t vlan)
+{
+    struct fdb_key key = { .mac = *mac, .vlan = vlan };
+    return key;
+}
+
+static inline void *
+fdb_data_encode(uint16_t port_no, uint64_t stamp_ms)
+{
+    return (void *) (uintptr_t) (((stamp_ms & FDB_STAMP_MASK) << 16)
+                                 | port_no);
+}
+
+static inline uint16_t
+fdb_data_port(const void *data)
+{
+    return (uint16_t) (uintptr_t) data;
+}
+
+static inline uint64_t
+fdb_data_stamp(const void *data)
+{
+    return (uint64_t) (uintptr_t) data >> 16;
+}
+
+/* Returns the last time the entry at 'pos' with hash data 'data' was seen. */
+static inline uint64_t
+fdb_last_seen(const struct fdb *fdb, int32_t pos, const void *data)
+{
+    uint64_t seen = __atomic_load_n(&fdb->slots[pos].last_seen_ms,
+                                    __ATOMIC_RELAXED);
+    return RTE_MAX(seen, fdb_data_stamp(data));
+}
+
+static inline void
+fdb_count(uint64_t *counter, uint64_t n)
+{
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+static inline void
+fdb_unreserve(struct fdb *fdb)
+{
+    __atomic_fetch_sub(&fdb->c.n_entries, 1, __ATOMIC_RELAXED);
+}
+
+static inline bool
+fdb_on_lcore(void)
+{
+    return rte_lcore_id() < RTE_MAX_LCORE;
+}
+
+enum fdb_claim {
+    FDB_CLAIM_WON,      /* We set the counted bit: we created this key. */
+    FDB_CLAIM_HELD,     /* Someone else counts this slot already. */
+    FDB_CLAIM_LOST,     /* A deleter is removing the key. */
+};
+
+/* Tries to set the counted bit of 'slot'.  On FDB_CLAIM_WON stores the new
+ * claim word in '*claimp'. */
+static enum fdb_claim
+fdb_slot_claim(struct fdb_slot *slot, uint32_t *claimp)
+{
+    uint32_t c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
+
+    if (c & 1) {
+        return FDB_CLAIM_HELD;
+    }
+    if (__atomic_compare_exchange_n(&slot->claim, &c, c | 1, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        *claimp = c | 1;
+        return FDB_CLAIM_WON;
+    }
+    return c & 1 ? FDB_CLAIM_HELD : FDB_CLAIM_LOST;
+}
+
+/* Moves 'slot' from claim word 'claim' (ours, counted) to the next
+ * generation, uncounted.  Returns false if a deleter got there first (it
+ * then gave our reservation back itself). */
+static bool
+fdb_slot_unclaim(struct fdb_slot *slot, uint32_t claim)
+{
+    return __atomic_compare_exchange_n(&slot->claim, &claim,
+                                       ((claim >> 1) + 1) << 1, false,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Before deleting the key at 'slot': starts a new generation, gives back the
+ * reservation if the slot was counted, and clears the refresh time. */
+static void
+fdb_slot_release(struct fdb *fdb, struct fdb_slot *slot)
+{
+    uint32_t c = __atomic_load_n(&slot->claim, __ATOMIC_RELAXED);
+
+    while (!__atomic_compare_exchange_n(&slot->claim, &c,
+                                        ((c >> 1) + 1) << 1, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        continue;
+    }
+    if (c & 1) {
+        fdb_unreserve(fdb);
+    }
+    __atomic_store_n(&slot->last_seen_ms, 0, __ATOMIC_RELAXED);
+}
+
+/* Deletes 'key' from the hash.  Without a QSBR (single-threaded use) the slot
+ * is recycled at once; with one, rte_hash's defer queue recycles it after a
+ * grace period.  Returns true if the key was there. */
+static bool
+fdb_hash_del(struct fdb *fdb, const struct fdb_key *key, hash_sig_t sig)
+{
+    int32_t pos = rte_hash_del_key_with_hash(fdb->h, key, sig);
+
+    if (pos < 0) {
+        return false;
+    }
+    if (!fdb->qsbr) {
+        rte_hash_free_key_with_position(fdb->h, pos);
+    }
+    return true;
+}
+
+/* Slow part of fdb_learn(): adds 'key' -> 'port_no', or changes the port of
+ * an existing key if 'move'.  See "Bounding the size" at the top. */
+static void __rte_noinline
+fdb_write(struct fdb *fdb, const struct fdb_key *key, hash_sig_t sig,
+          uint16_t port_no, uint64_t now_ms, bool move)
+{
+    if (unlikely(!fdb_on_lcore())) {
+        return;
+    }
+
+    /* A move of an existing key does not grow the table, so it may not be
+     * refused; 'over' remembers that we reserved beyond the bound. */
+    uint64_t old = __atomic_fetch_add(&fdb->c.n_entries, 1, __ATOMIC_RELAXED);
+    bool over = old >= fdb->max_entries;
+    if (over && !move) {
+        fdb_unreserve(fdb);
+        fdb_count(&fdb->c.full, 1);
+        return;
+    }
+
+    int err = rte_hash_add_key_with_hash_data(fdb->h, key, sig,
+                                              fdb_data_encode(port_no, now_ms));
+    if (err) {
+        fdb_unreserve(fdb);
+        if (err == -ENOSPC) {
+            fdb_count(&fdb->c.full, 1);
+        }
+        return;
+    }
+
+    int32_t pos = rte_hash_lookup_with_hash(fdb->h, key, sig);
+    if (pos < 0) {
+        fdb_unreserve(fdb);             /* Deleted meanwhile. */
+        return;
+    }
+
+    struct fdb_slot *slot = &fdb->slots[pos];
+    uint32_t claim;
+    switch (fdb_slot_claim(slot, &claim)) {
+    case FDB_CLAIM_HELD:
+        /* An update of a counted key: the usual case for a move. */
+        fdb_unreserve(fdb);
+        if (move) {
+            fdb_count(&fdb->c.moved, 1);
+        }
+        return;
+    case FDB_CLAIM_LOST:
+        fdb_unreserve(fdb);
+        return;
+    case FDB_CLAIM_WON:
+        break;
+    }
+
+    /* We created the key.  Undo that if it was deleted before we claimed it,
+     * or if it is a moving MAC that vanished while the table is full. */
+    if (over || rte_hash_lookup_with_hash(fdb->h, key, sig) != pos) {
+        if (fdb_slot_unclaim(slot, claim)) {
+            fdb_unreserve(fdb);
+            if (over) {
+                fdb_hash_del(fdb, key, sig);
+            }
+        }
+        if (over) {
+            fdb_count(&fdb->c.full, 1);
+        }
+        return;
+    }
+    fdb_count(&fdb->c.learned, 1);
+}
+
+int
+fdb_create(const struct fdb_params *params, struct fdb **fdbp)
+{
+    if (!fdbp) {
+        return -EINVAL;
+    }
+    *fdbp = NULL;
+    if (!params || !params->name) {
+        return -EINVAL;
+    }
+    size_t len = strnlen(params->name, FDB_NAME_MAX);
+    if (len == 0 || len >= FDB_NAME_MAX
+        || params->max_entries < 8
+        || params->max_entries > FDB_MAX_ENTRIES_LIMIT
+        || params->ageing_ms == 0) {
+        return -EINVAL;
+    }
+    if (rte_hash_find_existing(params->name)) {
+        return -EEXIST;
+    }
+
+    struct fdb *fdb = rte_zmalloc_socket("fdb", sizeof *fdb,
+                                         RTE_CACHE_LINE_SIZE,
+                                         params->socket_id);
+    if (!fdb) {
+        return -ENOMEM;
+    }
+    memcpy(fdb->name, params->name, len + 1);
+    fdb->max_entries = params->max_entries;
+    fdb->ageing_ms = params->ageing_ms;
+    fdb->qsbr = params->qsbr;
+
+    struct rte_hash_parameters hp = {
+        .name = fdb->name,
+        .entries = 2 * params->max_entries,
+        .key_len = sizeof(struct fdb_key),
+        .hash_func = rte_hash_crc,
+        .hash_func_init_val = 0,
+        .socket_id = params->socket_id,
+        .extra_flag = (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF
+                       | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD),
+    };
+    int err;
+    rte_errno = 0;
+    fdb->h = rte_hash_create(&hp);
+    if (!fdb->h) {
+        err = (rte_errno == EEXIST ? -EEXIST
+               : rte_errno == EINVAL ? -EINVAL
+               : -ENOMEM);
+        goto error;
+    }
+
+    int32_t max_id = rte_hash_max_key_id(fdb->h);
+    if (max_id <= 0) {
+        err = -EINVAL;
+        goto error;
+    }
+    fdb->n_slots = max_id;
+    fdb->slots = rte_zmalloc_socket("fdb_slots",
+                                    sizeof *fdb->slots * fdb->n_slots,
+                                    RTE_CACHE_LINE_SIZE, params->socket_id);
+    if (!fdb->slots) {
+        err = -ENOMEM;
+        goto error;
+    }
+
+    if (params->qsbr) {
+        struct rte_hash_rcu_config rcu = {
+            .v = params->qsbr,
+            .mode = RTE_HASH_QSBR_MODE_DQ,
+        };
+        rte_errno = 0;
+        if (rte_hash_rcu_qsbr_add(fdb->h, &rcu)) {
+            err = rte_errno == EINVAL ? -EINVAL : -ENOMEM;
+            goto error;
+        }
+    }
+
+    *fdbp = fdb;
+    return 0;
+
+error:
+    rte_hash_free(fdb->h);
+    rte_free(fdb->slots);
+    rte_free(fdb);
+    return err;
+}
+
+void
+fdb_destroy(struct fdb *fdb)
+{
+    if (!fdb) {
+        return;
+    }
+    /* rte_hash_free() drops keys still in the defer queue unless their grace
+     * period is over (and then leaks the queue), so let it end first.  No
+     * PMD uses this FDB any more, so this returns quickly. */
+    if (fdb->qsbr) {
+        rte_rcu_qsbr_synchronize(fdb->qsbr, RTE_QSBR_THRID_INVALID);
+    }
+    rte_hash_free(fdb->h);
+    rte_free(fdb->slots);
+    rte_free(fdb);
+}
+
+int
+fdb_lookup(const struct fdb *fdb, const struct rte_ether_addr *mac,
+           uint16_t vlan)
+{
+    struct fdb_key key = fdb_key_make(mac, vlan);
+    void *data;
+
+    if (rte_hash_lookup_data(fdb->h, &key, &data) < 0) {
+        return -ENOENT;
+    }
+    return fdb_data_port(data);
+}
+
+void
+fdb_learn(struct fdb *fdb, const struct rte_ether_addr *mac, uint16_t vlan,
+          uint16_t port_no, uint64_t now_ms)
+{
+    if (unlikely(!rte_is_valid_assigned_ether_addr(mac))) {
+        return;                         /* Multicast, broadcast or zero. */
+    }
+
+    struct fdb_key key = fdb_key_make(mac, vlan);
+    hash_sig_t sig = rte_hash_hash(fdb->h, &key);
+    void *data;
+    int32_t pos = rte_hash_lookup_with_hash_data(fdb->h, &key, sig, &data);
+
+    if (likely(pos >= 0)) {
+        if (likely(fdb_data_port(data) == port_no)) {
+            uint64_t last = fdb_last_seen(fdb, pos, data);
+            if (unlikely(now_ms > last && now_ms - last >= FDB_REFRESH_MS)) {
+                __atomic_store_n(&fdb->slots[pos].last_seen_ms, now_ms,
+                                 __ATOMIC_RELAXED);
+            }
+            return;
+        }
+        fdb_write(fdb, &key, sig, port_no, now_ms, true);
+        return;
+    }
+    fdb_write(fdb, &key, sig, port_no, now_ms, false);
+}
+
+/* Selects entries for fdb_remove_matching(). */
+typedef bool fdb_match_cb(const struct fdb *, int32_t pos, const void *data,
+                          const void *aux);
+
+/* Removes 'key' if it is still in the table and, when 'match' is given,
+ * still matches (an entry may be refreshed between selection and removal).
+ * Returns true if it removed it. */
+static bool
+fdb_remove(struct fdb *fdb, const struct fdb_key *key, fdb_match_cb *match,
+           const void *aux)
+{
+    hash_sig_t sig = rte_hash_hash(fdb->h, key);
+    void *data;
+    int32_t pos = rte_hash_lookup_with_hash_data(fdb->h, key, sig, &data);
+
+    if (pos < 0 || (match && !match(fdb, pos, data, aux))) {
+        return false;
+    }
+    fdb_slot_release(fdb, &fdb->slots[pos]);
+    return fdb_hash_del(fdb, key, sig);
+}
+
+/* Removes every entry for which 'match' (NULL: all) returns true and adds
+ * the number to '*counter'.  Main thread.  Returns the number or -EPERM.
+ *
+ * Keys are collected in batches and removed after each batch, then the
+ * iteration goes on from where it was.  That is correct because a deletion
+ * only empties the bucket entry it frees and never moves other entries
+ * (rte_hash moves entries on delete only with RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+ * which we do not use), so the entries not yet visited stay where the
+ * iterator will find them. */
+static int
+fdb_remove_matching(struct fdb *fdb, fdb_match_cb *match, const void *aux,
+                    uint64_t *counter)
+{
+    if (!fdb_on_lcore()) {
+        return -EPERM;
+    }
+
+    struct fdb_key batch[FDB_BATCH];
+    uint32_t next = 0;
+    int removed = 0;
+    bool done = false;
+
+    while (!done) {
+        unsigned n = 0;
+        while (n < FDB_BATCH) {
+            const void *key;
+            void *data;
+            int32_t pos = rte_hash_iterate(fdb->h, &key, &data, &next);
+            if (pos < 0) {
+                done = true;
+                break;
+            }
+            if (!match || match(fdb, pos, data, aux)) {
+                memcpy(&batch[n++], key, sizeof batch[0]);
+            }
+        }
+        for (unsigned i = 0; i < n; i++) {
+            removed += fdb_remove(fdb, &batch[i], match, aux);
+        }
+    }
+    fdb_count(counter, removed);
+    return removed;
+}
+
+static bool
+fdb_match_aged(const struct fdb *fdb, int32_t pos, const void *data,
+               const void *now_ms_)
+{
+    uint64_t now_ms = *(const uint64_t *) now_ms_;
+    uint64_t last = fdb_last_seen(fdb, pos, data);
+
+    return now_ms > last && now_ms - last > fdb->ageing_ms;
+}
+
+int
+fdb_age(struct fdb *fdb, uint64_t now_ms)
+{
+    return fdb_remove_matching(fdb, fdb_match_aged, &now_ms, &fdb->c.aged);
+}
+
+int
+fdb_flush(struct fdb *fdb)
+{
+    return fdb_remove_matching(fdb, NULL, NULL, &fdb->c.flushed);
+}
+
+static bool
+fdb_match_port(const struct fdb *fdb __rte_unused, int32_t pos __rte_unused,
+               const void *data, const void *port_no)
+{
+    return fdb_data_port(data) == *(const uint16_t *) port_no;
+}
+
+int
+fdb_flush_port(struct fdb *fdb, uint16_t port_no)
+{
+    return fdb_remove_matching(fdb, fdb_match_port, &port_no,
+                               &fdb->c.flushed);
+}
+
+int
+fdb_dump(const struct fdb *fdb, uint64_t now_ms, fdb_dump_cb *cb, void *aux)
+{
+    uint32_t next = 0;
+    const void *key;
+    void *data;
+    int32_t pos;
+    int n = 0;
+
+    while ((pos = rte_hash_iterate(fdb->h, &key, &data, &next)) >= 0) {
+        const struct fdb_key *k = key;
+        uint64_t last = fdb_last_seen(fdb, pos, data);
+        struct fdb_entry_info info = {
+            .mac = k->mac,
+            .vlan = k->vlan,
+            .port_no = fdb_data_port(data),
+            .age_ms = now_ms > last ? now_ms - last : 0,
+        };
+        if (cb) {
+            cb(&info, aux);
+        }
+        n++;
+    }
+    return n;
+}
+
+void
+fdb_get_stats(const struct fdb *fdb, struct fdb_stats *st)
+{
+    uint64_t n = __atomic_load_n(&fdb->c.n_entries, __ATOMIC_RELAXED);
+
+    st->entries = RTE_MIN(n, (uint64_t) fdb->max_entries);
+    st->learned = __atomic_load_n(&fdb->c.learned, __ATOMIC_RELAXED);
+    st->moved = __atomic_load_n(&fdb->c.moved, __ATOMIC_RELAXED);
+    st->full = __atomic_load_n(&fdb->c.full, __ATOMIC_RELAXED);
+    st->aged = __atomic_load_n(&fdb->c.aged, __ATOMIC_RELAXED);
+    st->flushed = __atomic_load_n(&fdb->c.flushed, __ATOMIC_RELAXED);
+}
