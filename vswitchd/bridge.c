@@ -688,9 +688,11 @@ fdb_dump_one(const struct fdb_entry_info *e, void *aux)
 {
     struct fdb_dump_ctx *ctx = aux;
     const struct port *p = port_find_by_no(ctx->br, e->port_no);
+    const uint8_t *b = e->mac.addr_bytes;
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
-    rte_ether_format_addr(mac, sizeof mac, &e->mac);
+    snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5]);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "mac", json_object_new_string(mac));
     json_object_object_add(o, "vlan", json_object_new_int(e->vlan));
