@@ -8,8 +8,8 @@
  * take no lock.  Adds, updates and deletes take rte_hash's internal writer
  * lock, which is the only lock on the hot path and is taken only when the
  * table changes (new MAC, MAC move).  When the datapath gives us its QSBR
- * variable, rte_hash's defer queue (RTE_HASH_QSBR_MODE_DQ) recycles a deleted
- * key's slot only after every PMD has gone through a quiescent state.
+ * variable, a deleted key's position is recycled only after every PMD has
+ * gone through a quiescent state (see "Recycling positions").
  *
  * Publication of entry data.  A key's position (the index rte_hash returns)
  * is reused after the key is deleted, so a parallel array indexed by position
@@ -26,31 +26,39 @@
  * by position, holds the last time a known (MAC, VLAN) was seen on its port,
  * updated with a relaxed atomic store at most every FDB_REFRESH_MS, as Linux
  * br_fdb.c does.  An entry's last-seen time is max(stamp, slot.last_seen_ms).
- * A value left over from a previous occupant of the slot is harmless: the
- * slot is reused only after that key was deleted (and, with a QSBR, after all
- * PMDs quiesced), so the leftover is no later than the new key's stamp, give
- * or take the skew between PMDs' clocks.  Deleters also reset it to 0.
+ * The slot is reset to 0 when its position is recycled (see below), so a new
+ * key never inherits its predecessor's time.
+ *
+ * Recycling positions.  In lock-free mode rte_hash does not recycle a deleted
+ * key's position by itself (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF implies
+ * NO_FREE_ON_DEL): we delete the key, then hand its position back with
+ * rte_hash_free_key_with_position().  With a QSBR variable, the position goes
+ * through our own defer queue (rte_rcu_qsbr_dq) on that variable and is
+ * handed back only after every PMD has reported a quiescent state, i.e. when
+ * no PMD can still be looking at the old key or its slot.  We do not use
+ * rte_hash's integrated defer queue (rte_hash_rcu_qsbr_add(),
+ * RTE_HASH_QSBR_MODE_DQ), which does the same thing internally, because its
+ * callback receives only the key's data word, not its position, and we must
+ * reset the per-position slot at exactly that moment (see next paragraph).
+ * Without a QSBR (single-threaded use) positions are handed back at once.
  *
  * Bounding the size.  In multi-writer mode rte_hash keeps per-lcore caches
  * of free slots and has more slots than 'entries'; we also give it twice
  * 'max_entries' so that cuckoo insertion never fails early.  The bound is
- * ours: 'n_entries' counts reservations.  A writer reserves one (refused with
- * 'full' at max_entries) before adding a key, and keeps it only if it created
- * the key.  rte_hash does not say whether an add created or updated a key,
- * and two PMDs can add the same new MAC at once, so each slot has a 'claim'
- * word, generation << 1 | counted: after adding, the writer looks the key up
- * and compare-and-swaps the counted bit on; only the winner keeps its
- * reservation.  Deleters first bump the generation and clear the bit (giving
- * the reservation back if it was set), then delete the key; a writer whose
- * compare-and-swap fails because the generation moved lets its reservation
- * go.  So n_entries >= number of keys, and n_entries <= max_entries except
- * for reservations about to be returned (fdb_get_stats() clamps those).  One
- * race is left: if the main thread deletes a key between a concurrent
- * re-adder's claim and its check that the key is still there, the counted
- * bit stays on the freed slot and the count is one too high until that slot
- * is reused (its next key then inherits the bit).  That errs on the safe
- * side of the bound, and needs a MAC being learned on two PMDs at once while
- * it is being flushed.
+ * ours: 'n_entries' counts reservations.  A writer reserves one (refused and
+ * counted 'full' at max_entries) before adding a key, and keeps it only if
+ * it created the key.  rte_hash does not tell whether an add created or
+ * updated a key, and two PMDs may add the same new MAC at once, so each slot
+ * has a 'state': FREE, COUNTED or DYING.  After adding, the writer looks the
+ * key up and compare-and-swaps its slot from FREE to COUNTED; only the
+ * winner keeps its reservation.  A deleter swaps the state to DYING (giving
+ * the reservation back if it was COUNTED), deletes the key and defers the
+ * position; a writer that finds DYING lets its reservation go.  The state
+ * returns to FREE only when the position is recycled, after the grace
+ * period, so no writer can see a stale state.  Hence n_entries equals the
+ * number of keys plus reservations in flight, and never exceeds max_entries
+ * for long (a reservation refused at the bound is returned at once;
+ * fdb_get_stats() clamps).
  *
  * Threads.  rte_hash's multi-writer add and its slot recycling index the
  * per-lcore caches with rte_lcore_id(), so every writer (PMDs via
@@ -63,6 +71,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -79,10 +88,17 @@ struct fdb_key {
 };
 _Static_assert(sizeof(struct fdb_key) == 8, "fdb_key must have no padding");
 
-/* Per-position state, next to rte_hash's key store.  Accessed atomically. */
+/* Slot states, see "Bounding the size" above. */
+enum {
+    FDB_SLOT_FREE,      /* Just recycled, or its key is not counted yet. */
+    FDB_SLOT_COUNTED,   /* Its key holds one reservation of n_entries. */
+    FDB_SLOT_DYING,     /* Its key is being deleted. */
+};
+
+/* Per-position state, beside rte_hash's key store.  Accessed atomically. */
 struct fdb_slot {
-    uint64_t last_seen_ms;      /* Last refresh; 0 after delete. */
-    uint32_t claim;             /* generation << 1 | counted. */
+    uint64_t last_seen_ms;      /* Last refresh; 0 when recycled. */
+    uint32_t state;             /* FDB_SLOT_*. */
     uint32_t pad;
 };
 
@@ -94,6 +110,8 @@ struct fdb {
     uint32_t max_entries;
     uint64_t ageing_ms;
     struct rte_rcu_qsbr *qsbr;
+    struct rte_rcu_qsbr_dq *dq; /* Deleted positions; NULL without qsbr. */
+    bool destroying;            /* fdb_destroy() is emptying 'dq'. */
     char name[FDB_NAME_MAX];
 
     /* Written by PMD threads: on their own cache line. */
@@ -112,6 +130,9 @@ struct fdb {
 
 /* Entries removed per pass of fdb_remove_matching(). */
 #define FDB_BATCH 64
+
+/* Positions recycled per defer-queue enqueue. */
+#define FDB_DQ_RECLAIM 32
 
 static inline struct fdb_key
 fdb_key_make(const struct rte_ether_addr *mac, uint16_t vlan)
@@ -166,72 +187,53 @@ fdb_on_lcore(void)
     return rte_lcore_id() < RTE_MAX_LCORE;
 }
 
-enum fdb_claim {
-    FDB_CLAIM_WON,      /* We set the counted bit: we created this key. */
-    FDB_CLAIM_HELD,     /* Someone else counts this slot already. */
-    FDB_CLAIM_LOST,     /* A deleter is removing the key. */
-};
-
-/* Tries to set the counted bit of 'slot'.  On FDB_CLAIM_WON stores the new
- * claim word in '*claimp'. */
-static enum fdb_claim
-fdb_slot_claim(struct fdb_slot *slot, uint32_t *claimp)
-{
-    uint32_t c = __atomic_load_n(&slot->claim, __ATOMIC_ACQUIRE);
-
-    if (c & 1) {
-        return FDB_CLAIM_HELD;
-    }
-    if (__atomic_compare_exchange_n(&slot->claim, &c, c | 1, false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        *claimp = c | 1;
-        return FDB_CLAIM_WON;
-    }
-    return c & 1 ? FDB_CLAIM_HELD : FDB_CLAIM_LOST;
-}
-
-/* Moves 'slot' from claim word 'claim' (ours, counted) to the next
- * generation, uncounted.  Returns false if a deleter got there first (it
- * then gave our reservation back itself). */
-static bool
-fdb_slot_unclaim(struct fdb_slot *slot, uint32_t claim)
-{
-    return __atomic_compare_exchange_n(&slot->claim, &claim,
-                                       ((claim >> 1) + 1) << 1, false,
-                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-}
-
-/* Before deleting the key at 'slot': starts a new generation, gives back the
- * reservation if the slot was counted, and clears the refresh time. */
+/* Hands position 'pos' back to rte_hash after resetting its slot.  Called
+ * when no reader can see the old key any more: directly without a QSBR, or
+ * from the defer queue after a grace period (then 'fdb_' is the fdb, 'e'
+ * points to the position and n == 1). */
 static void
-fdb_slot_release(struct fdb *fdb, struct fdb_slot *slot)
+fdb_recycle(void *fdb_, void *e, unsigned int n)
 {
-    uint32_t c = __atomic_load_n(&slot->claim, __ATOMIC_RELAXED);
+    struct fdb *fdb = fdb_;
+    const uint32_t *pos = e;
 
-    while (!__atomic_compare_exchange_n(&slot->claim, &c,
-                                        ((c >> 1) + 1) << 1, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-        continue;
+    for (unsigned int i = 0; i < n; i++) {
+        struct fdb_slot *slot = &fdb->slots[pos[i]];
+        __atomic_store_n(&slot->last_seen_ms, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot->state, FDB_SLOT_FREE, __ATOMIC_RELEASE);
+        if (!fdb->destroying) {
+            rte_hash_free_key_with_position(fdb->h, (int32_t) pos[i]);
+        }
     }
-    if (c & 1) {
-        fdb_unreserve(fdb);
-    }
-    __atomic_store_n(&slot->last_seen_ms, 0, __ATOMIC_RELAXED);
 }
 
-/* Deletes 'key' from the hash.  Without a QSBR (single-threaded use) the slot
- * is recycled at once; with one, rte_hash's defer queue recycles it after a
- * grace period.  Returns true if the key was there. */
+/* Deletes 'key', found at position 'pos', unless someone else is already
+ * deleting it.  Gives back the key's reservation if it held one.  Returns
+ * true if this call deleted the key. */
 static bool
-fdb_hash_del(struct fdb *fdb, const struct fdb_key *key, hash_sig_t sig)
+fdb_kill(struct fdb *fdb, const struct fdb_key *key, hash_sig_t sig,
+         int32_t pos)
 {
-    int32_t pos = rte_hash_del_key_with_hash(fdb->h, key, sig);
-
-    if (pos < 0) {
+    uint32_t old = __atomic_exchange_n(&fdb->slots[pos].state, FDB_SLOT_DYING,
+                                       __ATOMIC_ACQ_REL);
+    if (old == FDB_SLOT_DYING) {
         return false;
     }
-    if (!fdb->qsbr) {
-        rte_hash_free_key_with_position(fdb->h, pos);
+    if (old == FDB_SLOT_COUNTED) {
+        fdb_unreserve(fdb);
+    }
+
+    int32_t del = rte_hash_del_key_with_hash(fdb->h, key, sig);
+    if (del < 0) {
+        return false;                   /* Cannot happen: we own 'pos'. */
+    }
+    uint32_t p = (uint32_t) del;
+    if (!fdb->dq) {
+        fdb_recycle(fdb, &p, 1);
+    } else {
+        /* Cannot fail: the queue has room for every position.  If it did,
+         * leaking the position would be the only safe choice. */
+        (void) rte_rcu_qsbr_dq_enqueue(fdb->dq, &p);
     }
     return true;
 }
@@ -272,35 +274,24 @@ fdb_write(struct fdb *fdb, const struct fdb_key *key, hash_sig_t sig,
         return;
     }
 
-    struct fdb_slot *slot = &fdb->slots[pos];
-    uint32_t claim;
-    switch (fdb_slot_claim(slot, &claim)) {
-    case FDB_CLAIM_HELD:
-        /* An update of a counted key: the usual case for a move. */
+    uint32_t state = FDB_SLOT_FREE;
+    if (!__atomic_compare_exchange_n(&fdb->slots[pos].state, &state,
+                                     FDB_SLOT_COUNTED, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        /* COUNTED: we updated a key someone had added (a move, or another
+         * PMD learning the same new MAC).  DYING: it is being deleted. */
         fdb_unreserve(fdb);
-        if (move) {
+        if (move && state == FDB_SLOT_COUNTED) {
             fdb_count(&fdb->c.moved, 1);
         }
         return;
-    case FDB_CLAIM_LOST:
-        fdb_unreserve(fdb);
-        return;
-    case FDB_CLAIM_WON:
-        break;
     }
 
-    /* We created the key.  Undo that if it was deleted before we claimed it,
-     * or if it is a moving MAC that vanished while the table is full. */
-    if (over || rte_hash_lookup_with_hash(fdb->h, key, sig) != pos) {
-        if (fdb_slot_unclaim(slot, claim)) {
-            fdb_unreserve(fdb);
-            if (over) {
-                fdb_hash_del(fdb, key, sig);
-            }
-        }
-        if (over) {
-            fdb_count(&fdb->c.full, 1);
-        }
+    /* We created the key.  If it is a moving MAC that was deleted under us
+     * while the table is full, take it out again. */
+    if (unlikely(over)) {
+        fdb_kill(fdb, key, sig, pos);
+        fdb_count(&fdb->c.full, 1);
         return;
     }
     fdb_count(&fdb->c.learned, 1);
@@ -358,6 +349,7 @@ fdb_create(const struct fdb_params *params, struct fdb **fdbp)
         goto error;
     }
 
+    /* Positions run from 0 to rte_hash_max_key_id() - 1. */
     int32_t max_id = rte_hash_max_key_id(fdb->h);
     if (max_id <= 0) {
         err = -EINVAL;
@@ -373,13 +365,24 @@ fdb_create(const struct fdb_params *params, struct fdb **fdbp)
     }
 
     if (params->qsbr) {
-        struct rte_hash_rcu_config rcu = {
+        char dq_name[RTE_RCU_QSBR_DQ_NAMESIZE];
+        snprintf(dq_name, sizeof dq_name, "FDB_%s", fdb->name);
+        struct rte_rcu_qsbr_dq_parameters dqp = {
+            .name = dq_name,
+            .size = fdb->n_slots,       /* Never full. */
+            .esize = sizeof(uint32_t),
+            .trigger_reclaim_limit = 0,
+            .max_reclaim_size = FDB_DQ_RECLAIM,
+            .free_fn = fdb_recycle,
+            .p = fdb,
             .v = params->qsbr,
-            .mode = RTE_HASH_QSBR_MODE_DQ,
         };
         rte_errno = 0;
-        if (rte_hash_rcu_qsbr_add(fdb->h, &rcu)) {
-            err = rte_errno == EINVAL ? -EINVAL : -ENOMEM;
+        fdb->dq = rte_rcu_qsbr_dq_create(&dqp);
+        if (!fdb->dq) {
+            err = (rte_errno == EEXIST ? -EEXIST
+                   : rte_errno == EINVAL ? -EINVAL
+                   : -ENOMEM);
             goto error;
         }
     }
@@ -400,11 +403,14 @@ fdb_destroy(struct fdb *fdb)
     if (!fdb) {
         return;
     }
-    /* rte_hash_free() drops keys still in the defer queue unless their grace
-     * period is over (and then leaks the queue), so let it end first.  No
-     * PMD uses this FDB any more, so this returns quickly. */
-    if (fdb->qsbr) {
+    if (fdb->dq) {
+        /* No PMD uses this FDB any more, so this returns quickly; then every
+         * deferred position has had its grace period and the queue can go. */
         rte_rcu_qsbr_synchronize(fdb->qsbr, RTE_QSBR_THRID_INVALID);
+        /* rte_hash goes too: do not hand positions back to it, which would
+         * need an lcore id and is pointless. */
+        fdb->destroying = true;
+        rte_rcu_qsbr_dq_delete(fdb->dq);
     }
     rte_hash_free(fdb->h);
     rte_free(fdb->slots);
@@ -470,8 +476,7 @@ fdb_remove(struct fdb *fdb, const struct fdb_key *key, fdb_match_cb *match,
     if (pos < 0 || (match && !match(fdb, pos, data, aux))) {
         return false;
     }
-    fdb_slot_release(fdb, &fdb->slots[pos]);
-    return fdb_hash_del(fdb, key, sig);
+    return fdb_kill(fdb, key, sig, pos);
 }
 
 /* Removes every entry for which 'match' (NULL: all) returns true and adds
@@ -489,6 +494,10 @@ fdb_remove_matching(struct fdb *fdb, fdb_match_cb *match, const void *aux,
 {
     if (!fdb_on_lcore()) {
         return -EPERM;
+    }
+    if (fdb->dq) {
+        /* Recycle what earlier removals deferred, even if nothing goes now. */
+        rte_rcu_qsbr_dq_reclaim(fdb->dq, fdb->n_slots, NULL, NULL, NULL);
     }
 
     struct fdb_key batch[FDB_BATCH];

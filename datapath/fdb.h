@@ -1,8 +1,9 @@
 /* fdb - per-bridge L2 forwarding database: (MAC, VLAN) -> port number.
  *
  * Built on rte_hash in lock-free read/write-concurrency mode
- * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | MULTI_WRITER_ADD) with its RCU
- * QSBR defer queue (rte_hash_rcu_qsbr_add, RTE_HASH_QSBR_MODE_DQ), so:
+ * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | MULTI_WRITER_ADD); deleted keys'
+ * slots are recycled through an rte_rcu_qsbr defer queue on the datapath's
+ * QSBR variable (see fdb.c for why not rte_hash_rcu_qsbr_add()), so:
  *   - fdb_lookup() and fdb_learn() are called by PMD threads (any number,
  *     concurrently), never block and never allocate;
  *   - every other function is for the main thread.
@@ -19,13 +20,19 @@
 
 #define FDB_DEFAULT_MAX_ENTRIES 8192
 #define FDB_DEFAULT_AGEING_MS   (300 * 1000)
+#define FDB_NAME_MAX            16      /* Name length limit, with the NUL. */
+#define FDB_MAX_ENTRIES_LIMIT   (1u << 24)
+#define FDB_REFRESH_MS          1000    /* fdb_learn() rewrites a timestamp
+                                         * at most this often. */
 
 struct fdb;
 
 struct fdb_params {
-    const char *name;            /* Unique among live FDBs (rte_hash name). */
-    uint32_t max_entries;        /* >= 8. */
-    uint64_t ageing_ms;          /* Entries idle longer than this age out. */
+    const char *name;            /* Unique among live FDBs (rte_hash name),
+                                  * 1 to FDB_NAME_MAX - 1 characters. */
+    uint32_t max_entries;        /* 8 to FDB_MAX_ENTRIES_LIMIT. */
+    uint64_t ageing_ms;          /* Entries idle longer than this age out
+                                  * (> 0). */
     struct rte_rcu_qsbr *qsbr;   /* Readers' QSBR variable; may be NULL for
                                   * single-threaded use (unit tests). */
     int socket_id;
@@ -43,6 +50,10 @@ struct fdb_stats {
 /* Creates an FDB.  Returns 0 and *fdb, or a negative errno (-EINVAL bad
  * params, -ENOMEM, -EEXIST name in use). */
 int fdb_create(const struct fdb_params *, struct fdb **fdb);
+/* Frees 'fdb' (NULL is a no-op).  No PMD may still use it: callers unpublish
+ * it and wait for an RCU grace period first.  With a QSBR it waits for one
+ * more grace period, so it must not be called by a thread that is an online
+ * reader of that QSBR. */
 void fdb_destroy(struct fdb *);
 
 /* Hot path.  Returns the port number for (mac, vlan), or -ENOENT. */
@@ -51,9 +62,15 @@ int fdb_lookup(const struct fdb *, const struct rte_ether_addr *mac,
 
 /* Hot path.  Records that 'mac' on 'vlan' was seen on 'port_no' at 'now_ms'
  * (a monotonic millisecond clock).  Adds, moves (counted) or refreshes the
- * entry.  Multicast/broadcast source MACs are ignored. */
+ * entry.  Multicast/broadcast (and all-zero) source MACs are ignored. */
 void fdb_learn(struct fdb *, const struct rte_ether_addr *mac, uint16_t vlan,
                uint16_t port_no, uint64_t now_ms);
+
+/* fdb_learn(), fdb_age(), fdb_flush() and fdb_flush_port() must run on an
+ * EAL lcore or a thread registered with rte_thread_register(): rte_hash's
+ * multi-writer mode keeps per-lcore caches of free slots, indexed by
+ * rte_lcore_id().  fdb_learn() silently does nothing elsewhere; the others
+ * return -EPERM. */
 
 /* Removes entries idle for longer than the ageing time.  Returns how many. */
 int fdb_age(struct fdb *, uint64_t now_ms);

@@ -1,9 +1,12 @@
 /* config - persistence of the switch configuration.  See config.h.
  *
- * Main thread only.  The file is small (bridges, ports, options); it is read
- * whole, parsed with json-c and validated before anything is replayed, and
- * written atomically so that a crash at any point leaves either the old or
- * the new file. */
+ * Main thread only.  The file is small (bridges, ports, options; at most
+ * CONFIG_MAX_SIZE); it is read whole, parsed with json-c in strict mode
+ * (valid UTF-8, no trailing commas or garbage after the object) and validated
+ * before anything is replayed, so a damaged file is refused with a reason
+ * instead of half-applied.  It is written atomically (temp file, fsync,
+ * rename, fsync of the directory) so that a crash at any point leaves either
+ * the old or the new file. */
 #include "vswitchd/config.h"
 
 #include <errno.h>
@@ -221,29 +224,35 @@ config_load(const char *path, struct json_object **confp, char *err, size_t errl
     close(fd);
     buf[size] = '\0';
 
+    /* Strict (no trailing commas, single quotes, ...) and valid UTF-8: the
+     * file is ours, anything else means it was damaged.  The length includes
+     * the terminating NUL, which tells json-c that the input ends there. */
     struct json_tokener *tok = json_tokener_new();
     if (!tok) {
         free(buf);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     struct json_object *conf = json_tokener_parse_ex(tok, buf, (int) size + 1);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
-    bool trailing = false;
-    for (size_t i = end; conf && i < size; i++) {
-        if (!strchr(" \t\r\n", buf[i])) {
-            trailing = true;
-        }
+    size_t extra = end;
+    while (jerr == json_tokener_success && extra < size
+           && buf[extra] && strchr(" \t\r\n", buf[extra])) {
+        extra++;
     }
     free(buf);
-    if (!conf || jerr != json_tokener_success || trailing) {
+    if (jerr != json_tokener_success) {
         json_object_put(conf);
-        return invalid(err, errlen, "not valid JSON: %s",
-                       trailing ? "unexpected data after the configuration"
-                       : json_tokener_error_desc(jerr != json_tokener_success
-                                                 ? jerr : json_tokener_error_parse_eof));
+        return invalid(err, errlen, "not valid JSON (near byte %zu): %s", end,
+                       json_tokener_error_desc(jerr));
+    }
+    if (extra < size) {
+        json_object_put(conf);
+        return invalid(err, errlen,
+                       "not valid JSON (near byte %zu): data after the end", extra);
     }
     if ((rc = config_validate(conf, err, errlen))) {
         json_object_put(conf);
@@ -318,6 +327,9 @@ config_save(const char *path, struct json_object *conf)
 
     const char *text = json_object_to_json_string_ext(
         conf, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text) {
+        return -ENOMEM;
+    }
     int fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) {
         return -errno;
@@ -339,10 +351,13 @@ config_save(const char *path, struct json_object *conf)
         unlink(tmp);
         return rc;
     }
+    /* Make the rename durable.  The new file is in place already, so a
+     * failure here is reported but cannot be undone. */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
+    if (dfd < 0) {
+        return -errno;
     }
-    return 0;
+    rc = fsync(dfd) ? -errno : 0;
+    close(dfd);
+    return rc;
 }

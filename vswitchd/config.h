@@ -38,8 +38,9 @@ int config_load(const char *path, struct json_object **conf, char *err,
 /* Writes 'conf' to 'path' atomically: writes "<path>.tmp" in the same
  * directory, fsync()s it, renames it over 'path' and fsync()s the directory.
  * Creates the directory (and parents, mode 0755) if missing.  On failure the
- * old file is untouched and the temp file removed.  Returns 0 or a negative
- * errno. */
+ * old file is untouched and the temp file removed (except if only the final
+ * fsync() of the directory fails: the new file is in place, the error is
+ * still returned).  Returns 0 or a negative errno. */
 int config_save(const char *path, struct json_object *conf);
 
 #endif
