@@ -332,6 +332,11 @@ class Daemon:
         left = [s for s in socks if os.path.exists(s)]
         if left:
             problems.append("vhost sockets left behind: %s" % left)
+        # Under -DENABLE_SANITIZERS=ON a detached daemon's exit status is not
+        # ours to see: look for the sanitizers' reports (leaks at exit too).
+        with open(self.log, errors="replace") as f:
+            if re.search(r"ERROR: (Address|Leak)Sanitizer|runtime error:", f.read()):
+                problems.append("sanitizer report in %s" % self.log)
         if problems:
             raise AssertionError("vswitchd shutdown: %s\n%s"
                                  % ("; ".join(problems), self.log_tail()))
@@ -813,16 +818,18 @@ def delta(after, before, port, key):
     return after[port].get(key, 0) - before.get(port, {}).get(key, 0)
 
 
-def send_and_verify(d, tx, tx_port, rx, rx_port, bursts=8, timeout=60):
+def send_and_verify(d, tx, tx_port, rx, rx_port, bursts=8, timeout=60, txqs=1):
     """'tx' (a Testpmd on vhost port 'tx_port') sends bursts*32 packets with
     `start tx_first`; checks, waiting on each condition in turn, that
       - tx's TX-packets grew by exactly bursts*32 (= n),
       - the switch received n on tx_port (rx_packets),
       - the switch sent or dropped n on rx_port (tx_packets + tx_dropped),
       - rx's RX-packets grew by exactly what the switch sent on rx_port.
-    'rx' must be forwarding (e.g. rxonly started).  Returns a dict with n,
-    the switch's tx and tx_dropped on rx_port, and the stats snapshots."""
-    n = bursts * 32
+    'rx' must be forwarding (e.g. rxonly started).  A sender with 'txqs' tx
+    queues sends that many times as much (tx_first bursts on every queue).
+    Returns a dict with n, the switch's tx and tx_dropped on rx_port, and
+    the stats snapshots."""
+    n = bursts * 32 * txqs
     s0 = d.all_port_stats()
     t0 = tx.port_stats()
     r0 = rx.port_stats()

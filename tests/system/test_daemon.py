@@ -1,0 +1,168 @@
+"""The daemon's own behaviour: configuration recovery, single instance,
+client-mode and multi-queue vhost ports, several PMD threads.
+
+  test_corrupt_config_moved_aside  unparsable conf.json: start empty, keep the
+                                   file as conf.json.corrupt-*, never overwrite it
+  test_second_instance_refused     a second vswitchd on the same rundir exits 1
+  test_bad_command_line            option errors exit 2 with a message
+  test_client_mode                 type=vhost-user-client connects to a frontend
+                                   that is the socket server; counts agree;
+                                   it reconnects when the frontend comes back
+  test_multiqueue                  queues=2 port: both rx queues polled and
+                                   enabled by a 2-queue frontend, traffic counted
+  test_two_pmds                    rx queues are spread over two PMD threads
+"""
+
+import glob
+import json
+import os
+import subprocess
+
+from vstest import VsTestCase, send_and_verify, wait_until
+
+A_MAC = "02:00:00:00:00:0a"
+B_MAC = "02:00:00:00:00:0b"
+TIMEOUT = 60
+
+
+class DaemonTest(VsTestCase):
+
+    def test_corrupt_config_moved_aside(self):
+        d = self.daemon(start=False)
+        os.makedirs(d.statedir, exist_ok=True)
+        conf = os.path.join(d.statedir, "conf.json")
+        with open(conf, "w") as f:
+            f.write('{"version": 1, "bridges": [ {"name": "br0", ')
+        d.start()
+        self.assertEqual(d.vsctl_json("list-br")["bridges"], [])
+        aside = glob.glob(conf + ".corrupt-*")
+        self.assertEqual(len(aside), 1, os.listdir(d.statedir))
+        with open(aside[0]) as f:
+            self.assertIn('"br0"', f.read())
+        with open(d.log) as f:
+            self.assertIn("corrupt", f.read())
+        # The daemon works and saves a fresh, valid file.
+        d.vsctl("add-br", "br1")
+        with open(conf) as f:
+            self.assertEqual([b["name"] for b in json.load(f)["bridges"]], ["br1"])
+
+    def test_second_instance_refused(self):
+        d = self.daemon()
+        r = subprocess.run(d.command(detach=False), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("already", r.stderr)
+        d.vsctl("version")
+
+    def test_bad_command_line(self):
+        d = self.daemon(start=False)
+        for args, needle in ((["--bogus"], "--bogus"),
+                             (["--pmd-cores", "x"], "--pmd-cores"),
+                             (["--mbufs", "10"], "--mbufs"),
+                             (["--log-level", "loud"], "loud")):
+            r = subprocess.run([d.vswitchd_bin, "--rundir", d.rundir] + args,
+                               stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(needle, r.stderr)
+        r = subprocess.run([d.vswitchd_bin, "--rundir", d.rundir, "--pmd-cores",
+                            "1000"], stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("CPU 1000", r.stderr)
+
+    def test_client_mode(self):
+        d = self.daemon()
+        d.vsctl("add-br", "br0")
+        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
+        csock = d.vhost_sock("cli0")
+        # The frontend creates the socket (server=1) and waits in its
+        # start-up for a connection; vswitchd connects to it.
+        b = self.frontend(csock, B_MAC, name="B", server=True, peer=A_MAC,
+                          start=False)
+        b.start(wait=False)
+        wait_until(lambda: os.path.exists(csock), TIMEOUT, "frontend socket")
+        d.vsctl("add-port", "br0", "cli0", "type=vhost-user-client",
+                "path=" + csock)
+        b.wait_ready(TIMEOUT)
+        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
+        d.wait_port_state("cli0", "up", TIMEOUT)
+        d.wait_port_state("vhu0", "up", TIMEOUT)
+        self.assertEqual(d.vsctl_json("port-show", "cli0")["vhost"]["mode"], "client")
+        a.start_fwd()
+        b.start_fwd()
+        send_and_verify(d, a, "vhu0", b, "cli0", timeout=TIMEOUT)
+        send_and_verify(d, b, "cli0", a, "vhu0", timeout=TIMEOUT)
+
+        # The frontend goes away and comes back: vswitchd reconnects.
+        b.kill()
+        d.wait_port_state("cli0", "down", TIMEOUT)
+        if os.path.exists(csock):
+            os.unlink(csock)        # What a killed server leaves behind.
+        b2 = self.frontend(csock, B_MAC, name="B2", server=True, peer=A_MAC,
+                           start=False)
+        b2.start(wait=False)
+        d.wait_port_state("cli0", "up", TIMEOUT)
+        b2.wait_ready(TIMEOUT)
+        b2.start_fwd()
+        send_and_verify(d, b2, "cli0", a, "vhu0", timeout=TIMEOUT)
+
+        # Client sockets must be inside the vhost socket dir, and exist as
+        # a name, not a path outside it.
+        rc, _, err = d.vsctl("add-port", "br0", "cli1", "type=vhost-user-client",
+                             "path=/tmp/elsewhere", check=False)
+        self.assertEqual(rc, 1)
+        self.assertIn("/tmp/elsewhere", err)
+        rc, _, err = d.vsctl("add-port", "br0", "cli1", "type=vhost-user-client",
+                             check=False)
+        self.assertEqual(rc, 1)
+        self.assertIn("path", err)
+
+        # The frontend's socket is the frontend's: remove it once it is gone.
+        b2.quit()
+        if os.path.exists(csock):
+            os.unlink(csock)
+
+    def test_multiqueue(self):
+        d = self.daemon()
+        d.vsctl("add-br", "br0")
+        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user", "queues=2")
+        d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
+        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A", queues=2,
+                          extra_app=("--rxq=2", "--txq=2"))
+        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
+        d.wait_port_state("vhu0", "up", TIMEOUT)
+        d.wait_port_state("vhu1", "up", TIMEOUT)
+
+        def vhu0_rxqs():
+            rxqs = [q for p in d.vsctl_json("pmd-rxq-show")["pmds"]
+                    for q in p["rxqs"] if q["port"] == "vhu0"]
+            return sorted((q["queue"], q["enabled"]) for q in rxqs)
+        wait_until(lambda: vhu0_rxqs() == [(0, True), (1, True)], TIMEOUT,
+                   lambda: "both vhu0 rx queues enabled: %r" % vhu0_rxqs())
+        show = d.vsctl_json("port-show", "vhu0")
+        self.assertEqual(show["n_rxq"], 2)
+        self.assertEqual(show["vhost"]["n_vrings"], 4)
+        a.start_fwd()
+        b.start_fwd()
+        send_and_verify(d, a, "vhu0", b, "vhu1", bursts=4, txqs=2, timeout=TIMEOUT)
+        send_and_verify(d, b, "vhu1", a, "vhu0", timeout=TIMEOUT)
+
+    def test_two_pmds(self):
+        d = self.daemon(pmd_cores="0,1")
+        d.vsctl("add-br", "br0")
+        for p in ("vhu0", "vhu1", "vhu2"):
+            d.vsctl("add-port", "br0", p, "type=vhost-user")
+        pmds = d.vsctl_json("pmd-rxq-show")["pmds"]
+        self.assertEqual(sorted(p["core"] for p in pmds), [0, 1])
+        placed = sorted(q["port"] for p in pmds for q in p["rxqs"])
+        self.assertEqual(placed, ["vhu0", "vhu1", "vhu2"])
+        self.assertTrue(all(p["rxqs"] for p in pmds), pmds)
+        stats = d.pmd_stats()["pmds"]
+        self.assertEqual(len(stats), 2)
+        wait_until(lambda: all(p["iterations"] > 0 for p in d.pmd_stats()["pmds"]),
+                   TIMEOUT, "both PMDs polling")
+        d.vsctl("del-port", "vhu1")
+        placed = sorted(q["port"] for p in d.vsctl_json("pmd-rxq-show")["pmds"]
+                        for q in p["rxqs"])
+        self.assertEqual(placed, ["vhu0", "vhu2"])
