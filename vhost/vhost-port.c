@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <linux/virtio_net.h>
 #include <rte_malloc.h>
@@ -324,6 +325,14 @@ vhost_port_create(const struct vhost_port_params *p, struct vhost_port **vpp)
     uint64_t flags = RTE_VHOST_USER_NET_STATS_ENABLE;
     if (p->client) {
         flags |= RTE_VHOST_USER_CLIENT;
+    } else {
+        /* A socket file left by a vswitchd that crashed would make bind()
+         * fail.  The socket directory is ours and only one vswitchd serves
+         * it (main.c checks), so a socket there is stale. */
+        struct stat st;
+        if (!lstat(vp->path, &st) && S_ISSOCK(st.st_mode) && !unlink(vp->path)) {
+            VLOG_INFO("%s: removed stale socket %s", vp->name, vp->path);
+        }
     }
     if (rte_vhost_driver_register(vp->path, flags)) {
         err = -EIO;

@@ -274,7 +274,20 @@ restore_config(struct vswitchd *vs)
                  vs->opts.conf_path, err);
         return;
     }
-    bridge_set_restore(vs->bs, conf);
+    if (bridge_set_restore(vs->bs, conf)) {
+        /* What could not be restored would vanish from the file at the next
+         * save: keep the whole configuration as it was. */
+        char aside[PATH_MAX + 32];
+        snprintf(aside, sizeof aside, "%s.unrestored-%ld", vs->opts.conf_path,
+                 (long) time(NULL));
+        rc = config_save(aside, conf);
+        if (rc) {
+            VLOG_ERR("cannot save %s: %s", aside, strerror(-rc));
+        } else {
+            VLOG_WARN("some bridges or ports could not be restored; the configuration "
+                      "as it was is kept in %s", aside);
+        }
+    }
     json_object_put(conf);
 }
 

@@ -3,6 +3,11 @@ client-mode and multi-queue vhost ports, several PMD threads.
 
   test_corrupt_config_moved_aside  unparsable conf.json: start empty, keep the
                                    file as conf.json.corrupt-*, never overwrite it
+  test_unrestorable_port_kept      a saved port that cannot be re-created is
+                                   logged, and the saved file kept aside
+  test_crash_restart               SIGKILL vswitchd with a frontend connected;
+                                   restart: stale sockets replaced, ports back,
+                                   frontends reconnect, traffic counted
   test_second_instance_refused     a second vswitchd on the same rundir exits 1
   test_bad_command_line            option errors exit 2 with a message
   test_client_mode                 type=vhost-user-client connects to a frontend
@@ -45,6 +50,47 @@ class DaemonTest(VsTestCase):
         d.vsctl("add-br", "br1")
         with open(conf) as f:
             self.assertEqual([b["name"] for b in json.load(f)["bridges"]], ["br1"])
+
+    def test_unrestorable_port_kept(self):
+        d = self.daemon(start=False)
+        os.makedirs(d.statedir, exist_ok=True)
+        conf = os.path.join(d.statedir, "conf.json")
+        saved = {"version": 1, "bridges": [{"name": "br0", "ports": [
+            {"name": "vhu0", "type": "vhost-user", "options": {}},
+            {"name": "odd0", "type": "no-such-type", "options": {}}]}]}
+        with open(conf, "w") as f:
+            json.dump(saved, f)
+        d.start()
+        self.assertEqual(sorted(d.ports()), ["vhu0"])
+        kept = glob.glob(conf + ".unrestored-*")
+        self.assertEqual(len(kept), 1, os.listdir(d.statedir))
+        with open(kept[0]) as f:
+            self.assertEqual(json.load(f), saved)
+        with open(d.log) as f:
+            self.assertIn("odd0", f.read())
+
+    def test_crash_restart(self):
+        d = self.daemon()
+        d.vsctl("add-br", "br0")
+        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
+        d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
+        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
+        d.wait_port_state("vhu0", "up", TIMEOUT)
+        d.kill()                            # No cleanup: sockets stay behind.
+        wait_until(lambda: not d.running(), TIMEOUT, "vswitchd to die")
+        self.assertIn(d.vhost_sock("vhu0"), d.vhost_sockets())
+        a.kill()
+
+        d.start()
+        self.assertEqual(sorted(d.ports()), ["vhu0", "vhu1"])
+        a2 = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A2")
+        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
+        d.wait_port_state("vhu0", "up", TIMEOUT)
+        d.wait_port_state("vhu1", "up", TIMEOUT)
+        a2.start_fwd()
+        b.start_fwd()
+        send_and_verify(d, a2, "vhu0", b, "vhu1", timeout=TIMEOUT)
+        send_and_verify(d, b, "vhu1", a2, "vhu0", timeout=TIMEOUT)
 
     def test_second_instance_refused(self):
         d = self.daemon()
