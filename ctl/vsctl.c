@@ -308,6 +308,31 @@ client_handle_message(const struct vsctl_client *c, struct json_object *msg,
     return VSCTL_EXIT_OK;
 }
 
+/* Waits for input on 'c' (within its deadline) and decodes what arrives
+ * into c->queue.  Returns 0, or prints the reason and returns an exit
+ * status. */
+static int
+client_receive(struct vsctl_client *c)
+{
+    char buf[65536];
+    int error = client_wait(c, POLLIN);
+    if (error) {
+        return client_io_error(c, error);
+    }
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        return 0;
+    } else if (n <= 0) {
+        return client_io_error(c, n ? -errno : 0);
+    }
+    if (rpc_decoder_feed(c->decoder, buf, n, client_queue_value, c) < 0) {
+        fprintf(stderr, "vsctl: %s: invalid response: %s\n", c->path,
+                rpc_decoder_error(c->decoder));
+        return VSCTL_EXIT_FAILURE;
+    }
+    return 0;
+}
+
 /* Sends request 'method' with 'params' (ownership taken; may be NULL) and
  * waits for its response, within the deadline.  Returns VSCTL_EXIT_OK and a
  * new reference to the result in *result (NULL for JSON null), or prints
@@ -353,21 +378,9 @@ client_call(struct vsctl_client *c, const char *method,
             }
         }
 
-        char buf[65536];
-        error = client_wait(c, POLLIN);
-        if (error) {
-            return client_io_error(c, error);
-        }
-        ssize_t n = read(c->fd, buf, sizeof buf);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-            continue;
-        } else if (n <= 0) {
-            return client_io_error(c, n ? -errno : 0);
-        }
-        if (rpc_decoder_feed(c->decoder, buf, n, client_queue_value, c) < 0) {
-            fprintf(stderr, "vsctl: %s: invalid response: %s\n", c->path,
-                    rpc_decoder_error(c->decoder));
-            return VSCTL_EXIT_FAILURE;
+        status = client_receive(c);
+        if (status) {
+            return status;
         }
     }
 }
@@ -843,6 +856,65 @@ cmd_call(struct vsctl_ctx *ctx, int argc, char *argv[])
     return status;
 }
 
+/* Prints one "event" notification: a line "TIME TYPE key=value..." or, in
+ * json format, its params as one line of JSON. */
+static void
+print_event(const struct vsctl_ctx *ctx, struct json_object *params)
+{
+    if (ctx->opts->format == VSCTL_FORMAT_JSON) {
+        printf("%s\n", json_object_to_json_string_ext(params, JSON_COMPACT));
+    } else {
+        struct json_object *v;
+        printf("%s %s", json_object_object_get_ex(params, "time", &v)
+                        ? json_object_get_string(v) : "-",
+               json_object_object_get_ex(params, "type", &v)
+               ? json_object_get_string(v) : "?");
+        json_object_object_foreach(params, key, val) {
+            if (strcmp(key, "time") && strcmp(key, "type")) {
+                printf(" %s=%s", key, json_object_get_string(val));
+            }
+        }
+        putchar('\n');
+    }
+    fflush(stdout);
+}
+
+/* monitor: subscribes to events and prints them as they arrive, until the
+ * daemon closes the connection (exit 2) or vsctl is interrupted.  --timeout
+ * applies to the subscription only. */
+static int
+cmd_monitor(struct vsctl_ctx *ctx, int argc OVS_UNUSED, char *argv[] OVS_UNUSED)
+{
+    struct vsctl_client *c = &ctx->client;
+    struct json_object *result;
+
+    int status = vsctl_call(ctx, "events.subscribe", NULL, &result);
+    if (status) {
+        return status;
+    }
+    json_object_put(result);
+    fprintf(stderr, "vsctl: monitoring %s\n", c->path);
+    c->deadline = -1;
+    for (;;) {
+        while (json_object_array_length(c->queue) > 0) {
+            struct json_object *msg = json_object_get(
+                json_object_array_get_idx(c->queue, 0));
+            struct json_object *method, *params;
+            json_object_array_del_idx(c->queue, 0, 1);
+            if (json_object_object_get_ex(msg, "method", &method)
+                && !strcmp(json_object_get_string(method), "event")
+                && json_object_object_get_ex(msg, "params", &params)) {
+                print_event(ctx, params);
+            }
+            json_object_put(msg);
+        }
+        status = client_receive(c);
+        if (status) {
+            return status;
+        }
+    }
+}
+
 static int cmd_list_commands(struct vsctl_ctx *, int argc, char *argv[]);
 
 /* ---- The command table --------------------------------------------------- */
@@ -883,6 +955,9 @@ static const struct vsctl_command vsctl_commands[] = {
       0, 0, "pmd.stats_clear", NULL, NULL, NULL },
     { "pmd-rxq-show", "", "print the rx queues polled by each PMD thread",
       0, 0, "pmd.rxq_show", NULL, print_pmd_rxqs, NULL },
+    { "monitor", "", "print events (ports added/removed, frontends "
+      "(dis)connecting) as they happen",
+      0, 0, NULL, NULL, NULL, cmd_monitor },
     { "call", "METHOD [JSON-PARAMS]", "send a raw JSON-RPC request, print the result",
       1, 2, NULL, NULL, NULL, cmd_call },
 };

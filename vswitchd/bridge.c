@@ -103,6 +103,18 @@ port_find(const struct bridge_set *bs, const char *name)
     return NULL;
 }
 
+bool
+bridge_exists(const struct bridge_set *bs, const char *name)
+{
+    return bridge_find(bs, name) != NULL;
+}
+
+bool
+bridge_port_exists(const struct bridge_set *bs, const char *name)
+{
+    return port_find(bs, name) != NULL;
+}
+
 static const struct port *
 port_find_by_no(const struct bridge *br, int port_no)
 {

@@ -42,6 +42,10 @@ int bridge_set_restore(struct bridge_set *, struct json_object *conf);
 /* True if 'name' is a valid bridge or port name. */
 bool bridge_name_valid(const char *name);
 
+/* True if a bridge / a port of that name exists. */
+bool bridge_exists(const struct bridge_set *, const char *name);
+bool bridge_port_exists(const struct bridge_set *, const char *name);
+
 int bridge_add(struct bridge_set *, const char *name, char *err);
 int bridge_del(struct bridge_set *, const char *name, char *err);
 

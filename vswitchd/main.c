@@ -9,6 +9,7 @@
  * vhost-port.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,15 @@
 #include "datapath/fdb.h"
 #include "vhost/vhost-port.h"
 
+/* A vhost device (dis)connection, queued by the vhost event thread for the
+ * main loop, which turns it into an event notification. */
+struct link_event {
+    char port[DP_NAME_MAX];
+    bool up;
+};
+
+#define MAX_LINK_EVENTS 256
+
 struct vswitchd {
     struct vswitchd_options opts;
     int ready_fd;                   /* --detach: tells the parent we're up. */
@@ -51,8 +61,16 @@ struct vswitchd {
     struct rpc_dispatcher *dispatcher;
     struct rpc_server *server;
     struct methods_ctx methods;
-    struct event *sigterm, *sigint, *ageing;
+    struct event *sigterm, *sigint, *ageing, *link_wake;
     bool pidfile_written;
+
+    /* Link events from the vhost thread: 'link_mutex' guards the queue,
+     * 'link_pipe' wakes the main loop. */
+    pthread_mutex_t link_mutex;
+    struct link_event link_events[MAX_LINK_EVENTS];
+    unsigned n_link_events;
+    unsigned link_events_lost;
+    int link_pipe[2];
 };
 
 /* Creates 'path' and its parents with mode 'mode'.  Returns 0 or -errno. */
@@ -241,6 +259,55 @@ on_ageing(evutil_socket_t fd, short what, void *aux)
     datapath_run_ageing(vs->dp);
 }
 
+/* vhost_link_cb: runs on the vhost event thread (or on the main thread
+ * inside rte_vhost_driver_unregister()); queues the event and wakes the main
+ * loop.  Never blocks: a full queue drops the event (counted, logged). */
+static void
+on_link_change(const char *port, bool up, void *aux)
+{
+    struct vswitchd *vs = aux;
+
+    pthread_mutex_lock(&vs->link_mutex);
+    if (vs->n_link_events < MAX_LINK_EVENTS) {
+        struct link_event *e = &vs->link_events[vs->n_link_events++];
+        snprintf(e->port, sizeof e->port, "%s", port);
+        e->up = up;
+    } else {
+        vs->link_events_lost++;
+    }
+    pthread_mutex_unlock(&vs->link_mutex);
+    ssize_t n = write(vs->link_pipe[1], "", 1);   /* EAGAIN: already awake. */
+    (void) n;
+}
+
+static void
+on_link_wake(evutil_socket_t fd, short what, void *aux)
+{
+    struct vswitchd *vs = aux;
+    struct link_event events[MAX_LINK_EVENTS];
+    char buf[256];
+    (void) what;
+
+    while (read(fd, buf, sizeof buf) > 0) {
+        continue;
+    }
+    pthread_mutex_lock(&vs->link_mutex);
+    unsigned n = vs->n_link_events, lost = vs->link_events_lost;
+    memcpy(events, vs->link_events, n * sizeof events[0]);
+    vs->n_link_events = 0;
+    vs->link_events_lost = 0;
+    pthread_mutex_unlock(&vs->link_mutex);
+
+    if (lost) {
+        VLOG_WARN("%u link events were dropped (queue full)", lost);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        methods_notify(&vs->methods, events[i].up ? "vhost_connected"
+                                                  : "vhost_disconnected",
+                       events[i].port, NULL);
+    }
+}
+
 static void
 request_shutdown(void *aux)
 {
@@ -345,7 +412,10 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         VLOG_ERR("cannot start the datapath: %s", strerror(-rc));
         return rc;
     }
-    if ((rc = vhost_init(vs->dp, vs->mp, NULL, NULL))) {
+    if (pipe2(vs->link_pipe, O_NONBLOCK | O_CLOEXEC)) {
+        return -errno;
+    }
+    if ((rc = vhost_init(vs->dp, vs->mp, on_link_change, vs))) {
         return rc;
     }
     vs->vhost_up = true;
@@ -377,14 +447,17 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         VLOG_ERR("cannot listen on %s: %s", o->ctl_socket, strerror(-rc));
         return rc;
     }
+    vs->methods.server = vs->server;
 
     vs->sigterm = evsignal_new(vs->base, SIGTERM, on_signal, vs);
     vs->sigint = evsignal_new(vs->base, SIGINT, on_signal, vs);
     vs->ageing = event_new(vs->base, -1, EV_PERSIST, on_ageing, vs);
+    vs->link_wake = event_new(vs->base, vs->link_pipe[0], EV_READ | EV_PERSIST,
+                              on_link_wake, vs);
     struct timeval one_sec = { 1, 0 };
-    if (!vs->sigterm || !vs->sigint || !vs->ageing
+    if (!vs->sigterm || !vs->sigint || !vs->ageing || !vs->link_wake
         || event_add(vs->sigterm, NULL) || event_add(vs->sigint, NULL)
-        || event_add(vs->ageing, &one_sec)) {
+        || event_add(vs->ageing, &one_sec) || event_add(vs->link_wake, NULL)) {
         return -ENOMEM;
     }
     if ((rc = write_pidfile(vs))) {
@@ -401,6 +474,7 @@ static void
 vswitchd_stop(struct vswitchd *vs)
 {
     if (vs->server) {
+        vs->methods.server = NULL;
         rpc_server_destroy(vs->server);
     }
     if (vs->dp) {
@@ -414,17 +488,24 @@ vswitchd_stop(struct vswitchd *vs)
     if (vs->sigterm) event_free(vs->sigterm);
     if (vs->sigint) event_free(vs->sigint);
     if (vs->ageing) event_free(vs->ageing);
+    if (vs->link_wake) event_free(vs->link_wake);
     if (vs->dispatcher) rpc_dispatcher_destroy(vs->dispatcher);
     if (vs->base) event_base_free(vs->base);
     if (vs->mp) rte_mempool_free(vs->mp);
     if (vs->eal_up) rte_eal_cleanup();
     if (vs->pidfile_written) unlink(vs->opts.pidfile);
+    for (int i = 0; i < 2; i++) {
+        if (vs->link_pipe[i] >= 0) {
+            close(vs->link_pipe[i]);
+        }
+    }
 }
 
 int
 main(int argc, char *argv[])
 {
-    struct vswitchd vs = { .ready_fd = -1 };
+    struct vswitchd vs = { .ready_fd = -1, .link_pipe = { -1, -1 },
+                           .link_mutex = PTHREAD_MUTEX_INITIALIZER };
     char err[512];
     int rc;
 

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_mempool.h>
 #include <rte_version.h>
 
 #include "vswitchd/bridge.h"
 #include "vswitchd/rpc.h"
+#include "vswitchd/rpc-server.h"
 #include "datapath/datapath.h"
 
 /* Maps a bridge/datapath errno to a JSON-RPC error. */
@@ -81,6 +83,34 @@ get_string(struct json_object *params, const char *key, bool required,
     }
     *out = json_object_get_string(v);
     return 0;
+}
+
+void
+methods_notify(struct methods_ctx *ctx, const char *type, const char *port,
+               const char *bridge)
+{
+    char when[64];
+    struct timespec ts;
+    struct tm tm;
+
+    if (!ctx->server) {
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, ts.tv_nsec / 1000000);
+    struct json_object *params = json_object_new_object();
+    json_object_object_add(params, "type", json_object_new_string(type));
+    if (port) {
+        json_object_object_add(params, "port", json_object_new_string(port));
+    }
+    if (bridge) {
+        json_object_object_add(params, "bridge", json_object_new_string(bridge));
+    }
+    json_object_object_add(params, "time", json_object_new_string(when));
+    rpc_server_notify(ctx->server, "event", params);
 }
 
 #define PARAMS(...) ((const char *const[]) { __VA_ARGS__, NULL })
@@ -160,6 +190,37 @@ name_method(struct json_object *params, struct methods_ctx *ctx, const char *key
     return rc ? errno_error(error, rc, err) : 0;
 }
 
+/* bridge.add/del and port.del: the change, then its event. */
+static int
+change_method(struct json_object *params, struct methods_ctx *ctx, name_op_fn *op,
+              const char *event, bool is_port, struct rpc_error *error)
+{
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+
+    if (one_string(params, "name", true, &name, error)) {
+        return error->code;
+    }
+    bool (*exists)(const struct bridge_set *, const char *) =
+        is_port ? bridge_port_exists : bridge_exists;
+    bool before = exists(ctx->bs, name);
+    int rc = op(ctx->bs, name, err);
+    if (exists(ctx->bs, name) != before) {
+        /* Done, even if it could not be saved. */
+        methods_notify(ctx, event, is_port ? name : NULL, is_port ? NULL : name);
+    }
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+#define CHANGE_METHOD(FUNC, OP, EVENT, IS_PORT)                              \
+    static int                                                               \
+    FUNC(void *conn, struct json_object *params, void *aux,                  \
+         struct json_object **result, struct rpc_error *error)               \
+    {                                                                        \
+        (void) conn; (void) result;                                          \
+        return change_method(params, aux, OP, EVENT, IS_PORT, error);        \
+    }
+
 #define NAME_METHOD(FUNC, KEY, REQUIRED, OP, QUERY)                          \
     static int                                                               \
     FUNC(void *conn, struct json_object *params, void *aux,                  \
@@ -170,9 +231,9 @@ name_method(struct json_object *params, struct methods_ctx *ctx, const char *key
                            error);                                           \
     }
 
-NAME_METHOD(m_bridge_add, "name", true, bridge_add, NULL)
-NAME_METHOD(m_bridge_del, "name", true, bridge_del, NULL)
-NAME_METHOD(m_port_del, "name", true, bridge_port_del, NULL)
+CHANGE_METHOD(m_bridge_add, bridge_add, "bridge_added", false)
+CHANGE_METHOD(m_bridge_del, bridge_del, "bridge_removed", false)
+CHANGE_METHOD(m_port_del, bridge_port_del, "port_removed", true)
 NAME_METHOD(m_port_list, "bridge", false, NULL, bridge_port_list_json)
 NAME_METHOD(m_port_show, "name", true, NULL, bridge_port_show_json)
 NAME_METHOD(m_port_stats, "name", false, NULL, bridge_port_stats_json)
@@ -241,8 +302,12 @@ m_port_add(void *conn, struct json_object *params, void *aux,
     if (o && !(options = normalize_options(o, error))) {
         return error->code;
     }
+    bool existed = bridge_port_exists(ctx->bs, name);
     int rc = bridge_port_add(ctx->bs, bridge, name, type, options, err);
     json_object_put(options);
+    if (!existed && bridge_port_exists(ctx->bs, name)) {
+        methods_notify(ctx, "port_added", name, bridge);
+    }
     if (rc) {
         /* Includes "added but the configuration could not be saved". */
         return errno_error(error, rc, err);
@@ -322,6 +387,23 @@ m_pmd_stats_clear(void *conn, struct json_object *params, void *aux,
     return 0;
 }
 
+static int
+m_events_subscribe(void *conn, struct json_object *params, void *aux,
+                   struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) result;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    if (!conn || !ctx->server) {
+        return rpc_error_set(error, RPC_ERR_INVALID_REQUEST,
+                             "events.subscribe needs a connection");
+    }
+    rpc_server_subscribe(ctx->server, conn);
+    return 0;
+}
+
 static void
 rxq_one(const struct dp_port *port, uint16_t qid, void *aux)
 {
@@ -383,6 +465,7 @@ methods_register(struct rpc_dispatcher *d, struct methods_ctx *ctx)
         { "pmd.stats", m_pmd_stats },
         { "pmd.stats_clear", m_pmd_stats_clear },
         { "pmd.rxq_show", m_pmd_rxq_show },
+        { "events.subscribe", m_events_subscribe },
     };
 
     ctx->dispatcher = d;

@@ -8,6 +8,7 @@
 struct bridge_set;
 struct datapath;
 struct rpc_dispatcher;
+struct rpc_server;
 struct rte_mempool;
 
 struct methods_ctx {
@@ -15,6 +16,7 @@ struct methods_ctx {
     struct datapath *dp;
     struct rte_mempool *mp;
     struct rpc_dispatcher *dispatcher;
+    struct rpc_server *server;      /* For events; may be NULL until set. */
     /* Called by system.shutdown after the response is queued. */
     void (*shutdown)(void *aux);
     void *shutdown_aux;
@@ -23,5 +25,11 @@ struct methods_ctx {
 /* Registers every method with 'ctx' as their aux.  'ctx' must outlive the
  * dispatcher.  Returns 0 or a negative errno. */
 int methods_register(struct rpc_dispatcher *, struct methods_ctx *ctx);
+
+/* Sends an "event" notification to every events.subscribe'd client:
+ * params {"type": type, "port": port, "bridge": bridge, "time": ISO-8601}
+ * ('port'/'bridge' omitted when NULL). */
+void methods_notify(struct methods_ctx *, const char *type, const char *port,
+                    const char *bridge);
 
 #endif
