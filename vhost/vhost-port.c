@@ -49,13 +49,20 @@ struct vhost_port {
 
 static struct {
     pthread_mutex_t mutex;
+    /* Held while the main thread reads a device's vring statistics, and by
+     * destroy_device, so that the device cannot be freed under the reader.
+     * Separate from 'mutex' because reading vring statistics takes the
+     * vrings' access locks, which the vhost thread holds while it calls
+     * vring_state_changed (which takes 'mutex'). */
+    pthread_mutex_t dev_mutex;
     LIST_HEAD(, vhost_port) ports;
     struct datapath *dp;
     struct rte_mempool *mp;
     vhost_link_cb *link_cb;
     void *link_aux;
     bool initialized;
-} ctx = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+} ctx = { .mutex = PTHREAD_MUTEX_INITIALIZER,
+          .dev_mutex = PTHREAD_MUTEX_INITIALIZER };
 
 /* Offloads we do not implement: negotiating them would let guests send
  * partial checksums or GSO frames the switch would forward as is. */
@@ -195,15 +202,18 @@ destroy_device(int vid)
 {
     char name[DP_NAME_MAX];
 
+    pthread_mutex_lock(&ctx.dev_mutex);
     pthread_mutex_lock(&ctx.mutex);
     struct vhost_port *vp = port_by_vid(vid);
     if (!vp || __atomic_load_n(&vp->vid, __ATOMIC_RELAXED) != vid) {
         pthread_mutex_unlock(&ctx.mutex);
+        pthread_mutex_unlock(&ctx.dev_mutex);
         return;
     }
     __atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
     snprintf(name, sizeof name, "%s", vp->name);
     pthread_mutex_unlock(&ctx.mutex);
+    pthread_mutex_unlock(&ctx.dev_mutex);
 
     /* DPDK frees the device's vrings when we return: make sure no PMD is
      * still in a burst that loaded the old vid. */
@@ -414,6 +424,36 @@ vhost_port_get_info(const struct vhost_port *vp, struct vhost_port_info *info)
         }
     }
     pthread_mutex_unlock(&ctx.mutex);
+}
+
+int
+vhost_port_vring_stats(const struct vhost_port *vp, vhost_vring_stat_cb *cb, void *aux)
+{
+    enum { MAX_STATS = 64 };
+    struct rte_vhost_stat_name names[MAX_STATS];
+    struct rte_vhost_stat stats[MAX_STATS];
+    int n_vrings = 0;
+
+    pthread_mutex_lock(&ctx.dev_mutex);
+    int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+    if (vid < 0) {
+        pthread_mutex_unlock(&ctx.dev_mutex);
+        return -ENOTCONN;
+    }
+    unsigned n = rte_vhost_get_vring_num(vid);
+    for (unsigned q = 0; q < n && q < 2 * DP_MAX_QUEUES; q++) {
+        int k = rte_vhost_vring_stats_get_names(vid, (uint16_t) q, names, MAX_STATS);
+        if (k <= 0 || k > MAX_STATS
+            || rte_vhost_vring_stats_get(vid, (uint16_t) q, stats, MAX_STATS) != k) {
+            continue;
+        }
+        for (int i = 0; i < k; i++) {
+            cb(q, names[i].name, stats[i].value, aux);
+        }
+        n_vrings++;
+    }
+    pthread_mutex_unlock(&ctx.dev_mutex);
+    return n_vrings;
 }
 
 bool

@@ -73,6 +73,16 @@ struct vhost_port_info {
 };
 void vhost_port_get_info(const struct vhost_port *, struct vhost_port_info *);
 
+/* Calls 'cb' for every statistic librte_vhost keeps for each vring of the
+ * connected device (RTE_VHOST_USER_NET_STATS_ENABLE): vring 2q is the
+ * guest's rx ring of queue pair q (what the switch sends), 2q+1 its tx
+ * ring.  Returns the number of vrings reported, or -ENOTCONN.  Main thread;
+ * may wait briefly for the vhost event thread. */
+typedef void vhost_vring_stat_cb(unsigned vring, const char *name, uint64_t value,
+                                 void *aux);
+int vhost_port_vring_stats(const struct vhost_port *, vhost_vring_stat_cb *cb,
+                           void *aux);
+
 /* True if a device is connected with at least one queue enabled. */
 bool vhost_port_is_up(const struct vhost_port *);
 

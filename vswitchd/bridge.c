@@ -578,6 +578,27 @@ bridge_port_list_json(const struct bridge_set *bs, const char *bridge,
     return 0;
 }
 
+/* vhost_vring_stat_cb: appends to an array of {"vring": N, name: value...}
+ * objects, one per vring. */
+static void
+vring_stat_json(unsigned vring, const char *name, uint64_t value, void *aux)
+{
+    struct json_object *vrings = aux;
+    size_t n = json_object_array_length(vrings);
+    struct json_object *last = n ? json_object_array_get_idx(vrings, n - 1) : NULL;
+    struct json_object *id;
+
+    if (!last || !json_object_object_get_ex(last, "vring", &id)
+        || (unsigned) json_object_get_int(id) != vring) {
+        last = json_object_new_object();
+        json_object_object_add(last, "vring", json_object_new_int((int) vring));
+        json_object_object_add(last, "direction", json_object_new_string(
+                                   vring % 2 ? "from_guest" : "to_guest"));
+        json_object_array_add(vrings, last);
+    }
+    json_object_object_add(last, name, json_object_new_uint64(value));
+}
+
 int
 bridge_port_show_json(const struct bridge_set *bs, const char *name,
                       struct json_object **out, char *err)
@@ -613,6 +634,9 @@ bridge_port_show_json(const struct bridge_set *bs, const char *name,
     if (info.mtu >= 0) {
         json_object_object_add(vh, "mtu", json_object_new_int(info.mtu));
     }
+    struct json_object *vrings = json_object_new_array();
+    vhost_port_vring_stats(p->vhost, vring_stat_json, vrings);
+    json_object_object_add(vh, "vrings", vrings);
     json_object_object_add(o, "vhost", vh);
     *out = o;
     return 0;

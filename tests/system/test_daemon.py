@@ -194,6 +194,17 @@ class DaemonTest(VsTestCase):
         send_and_verify(d, a, "vhu0", b, "vhu1", bursts=4, txqs=2, timeout=TIMEOUT)
         send_and_verify(d, b, "vhu1", a, "vhu0", timeout=TIMEOUT)
 
+        # librte_vhost's per-vring counters agree with the port's.
+        vrings = d.vsctl_json("port-show", "vhu0")["vhost"]["vrings"]
+        self.assertEqual(len(vrings), 4)
+
+        def vring_sum(direction):
+            return sum(v for r in vrings if r["direction"] == direction
+                       for k, v in r.items() if k.endswith("_good_packets"))
+        st = d.port_stats("vhu0")
+        self.assertEqual(vring_sum("from_guest"), st["rx_packets"])
+        self.assertEqual(vring_sum("to_guest"), st["tx_packets"])
+
     def test_two_pmds(self):
         d = self.daemon(pmd_cores="0,1")
         d.vsctl("add-br", "br0")
