@@ -763,34 +763,57 @@ out:
 }
 
 /* "add-port BR PORT type=TYPE [key=value...]" -> port.add. */
-static int
-cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
+/* Parses key=value arguments argv[0..argc-1] of command 'cmd' into a new
+ * object of strings, except "type" (stored in *type when 'type' is not
+ * NULL; refused otherwise).  Returns NULL after printing a usage error. */
+static struct json_object *
+parse_kv_args(const char *cmd, int argc, char *argv[], const char **type)
 {
     struct json_object *options = json_object_new_object();
-    const char *type = NULL;
 
-    for (int i = 2; i < argc; i++) {
+    for (int i = 0; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq || eq == argv[i]) {
-            fprintf(stderr, "vsctl: add-port: \"%s\" is not key=value\n",
-                    argv[i]);
+            fprintf(stderr, "vsctl: %s: \"%s\" is not key=value\n", cmd, argv[i]);
             goto usage;
         }
         *eq = '\0';
         const char *key = argv[i], *value = eq + 1;
-        if (!strcmp(key, "type") ? type != NULL
+        if (!strcmp(key, "type") && !type) {
+            fprintf(stderr, "vsctl: %s: the type of a port cannot be changed\n", cmd);
+            goto usage;
+        }
+        if (!strcmp(key, "type") ? *type != NULL
             : json_object_object_get_ex(options, key, NULL)) {
-            fprintf(stderr, "vsctl: add-port: \"%s\" given twice\n", key);
+            fprintf(stderr, "vsctl: %s: \"%s\" given twice\n", cmd, key);
             goto usage;
         } else if (!strcmp(key, "type")) {
-            type = value;
+            *type = value;
         } else {
             json_object_object_add(options, key, json_object_new_string(value));
         }
     }
+    return options;
+
+usage:
+    json_object_put(options);
+    return NULL;
+}
+
+/* add-port BR PORT type=TYPE [key=value...] */
+static int
+cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    const char *type = NULL;
+    struct json_object *options = parse_kv_args("add-port", argc - 2, argv + 2, &type);
+
+    if (!options) {
+        return VSCTL_EXIT_FAILURE;
+    }
     if (!type || !*type) {
         fprintf(stderr, "vsctl: add-port: type=TYPE is required\n");
-        goto usage;
+        json_object_put(options);
+        return VSCTL_EXIT_FAILURE;
     }
 
     struct json_object *params = json_object_new_object(), *result;
@@ -804,10 +827,26 @@ cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
     }
     json_object_put(result);
     return status;
+}
 
-usage:
-    json_object_put(options);
-    return VSCTL_EXIT_FAILURE;
+/* set-port PORT key=value... */
+static int
+cmd_set_port(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct json_object *options = parse_kv_args("set-port", argc - 1, argv + 1, NULL);
+
+    if (!options) {
+        return VSCTL_EXIT_FAILURE;
+    }
+    struct json_object *params = json_object_new_object(), *result;
+    json_object_object_add(params, "name", json_object_new_string(argv[0]));
+    json_object_object_add(params, "options", options);
+    int status = vsctl_call(ctx, "port.set", params, &result);
+    if (!status && ctx->opts->format == VSCTL_FORMAT_JSON) {
+        print_json(result);
+    }
+    json_object_put(result);
+    return status;
 }
 
 /* Parses 'text' as exactly one strict JSON value into *value (NULL for JSON
@@ -935,6 +974,9 @@ static const struct vsctl_command vsctl_commands[] = {
     { "add-port", "BR PORT type=TYPE [key=value...]",
       "add PORT of TYPE to bridge BR, with options",
       3, -1, NULL, NULL, NULL, cmd_add_port },
+    { "set-port", "PORT key=value...",
+      "change options of PORT (key= restores a default)",
+      2, -1, NULL, NULL, NULL, cmd_set_port },
     { "del-port", "PORT", "delete PORT",
       1, 1, "port.del", "name", NULL, NULL },
     { "list-ports", "[BR]", "print the names of all ports (of BR)",

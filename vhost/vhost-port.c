@@ -115,7 +115,7 @@ vhost_port_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts,
             break;
         }
         sent += k;
-    } while (sent < n && retries++ < vp->tx_retries);
+    } while (sent < n && retries++ < __atomic_load_n(&vp->tx_retries, __ATOMIC_RELAXED));
 
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < sent; i++) {
@@ -424,6 +424,12 @@ vhost_port_get_info(const struct vhost_port *vp, struct vhost_port_info *info)
         }
     }
     pthread_mutex_unlock(&ctx.mutex);
+}
+
+void
+vhost_port_set_tx_retries(struct vhost_port *vp, unsigned tx_retries)
+{
+    __atomic_store_n(&vp->tx_retries, tx_retries, __ATOMIC_RELAXED);
 }
 
 int

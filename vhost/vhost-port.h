@@ -60,6 +60,9 @@ int vhost_port_start(struct vhost_port *);
  * already be detached. */
 void vhost_port_destroy(struct vhost_port *);
 
+/* Changes the enqueue retries; PMDs see it from their next burst. */
+void vhost_port_set_tx_retries(struct vhost_port *, unsigned tx_retries);
+
 extern const struct dp_port_ops vhost_port_ops;
 
 struct vhost_port_info {

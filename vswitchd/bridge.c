@@ -360,33 +360,26 @@ port_destroy(struct bridge_set *bs, struct port *p)
     free(p);
 }
 
-int
-bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
-                const char *type, struct json_object *options, char *err)
+/* Checks 'type' and 'options' (an object of strings, may be NULL) of port
+ * 'name' and fills 'vpp' and the socket path 'path' (PATH_MAX bytes).  The
+ * path must not be used by another port than 'self' (may be NULL).  Returns
+ * 0 or a negative errno with a reason in 'err'. */
+static int
+parse_port_options(const struct bridge_set *bs, const char *name, const char *type,
+                   struct json_object *options, const struct port *self,
+                   struct vhost_port_params *vpp, char *path, char *err)
 {
-    struct vhost_port_params vpp = { .name = name, .queues = 1,
-                                     .tx_retries = DEFAULT_TX_RETRIES };
     const char *path_opt = NULL;
     unsigned v;
     int rc;
 
-    if (!bridge_name_valid(name)) {
-        return fail(err, -EINVAL, "invalid port name \"%s\": use 1-%d characters "
-                    "of A-Z a-z 0-9 _ . - not starting with . or -", name,
-                    DP_NAME_MAX - 1);
-    }
-    struct bridge *br = bridge_find(bs, bridge);
-    if (!br) {
-        return fail(err, -ENOENT, "no bridge \"%s\"", bridge);
-    }
-    if (port_find(bs, name)) {
-        return fail(err, -EEXIST, "port \"%s\" already exists", name);
-    }
+    *vpp = (struct vhost_port_params) { .name = name, .queues = 1,
+                                        .tx_retries = DEFAULT_TX_RETRIES };
     if (strcmp(type, "vhost-user") && strcmp(type, "vhost-user-client")) {
         return fail(err, -EINVAL, "port \"%s\": unknown type \"%s\" (supported: "
                     "vhost-user, vhost-user-client)", name, type);
     }
-    vpp.client = !strcmp(type, "vhost-user-client");
+    vpp->client = !strcmp(type, "vhost-user-client");
 
     if (options) {
         json_object_object_foreach(options, key, val) {
@@ -401,39 +394,62 @@ bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
                 if ((rc = parse_uint_option(name, key, s, 1, DP_MAX_QUEUES, &v, err))) {
                     return rc;
                 }
-                vpp.queues = (uint16_t) v;
+                vpp->queues = (uint16_t) v;
             } else if (!strcmp(key, "tx-retries")) {
                 if ((rc = parse_uint_option(name, key, s, 0, MAX_TX_RETRIES, &v, err))) {
                     return rc;
                 }
-                vpp.tx_retries = v;
+                vpp->tx_retries = v;
             } else {
                 return fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" for type "
                             "%s (known: path, queues, tx-retries)", name, key, type);
             }
         }
     }
-    if (br->n_ports == DP_MAX_PORTS) {
-        return fail(err, -ENOSPC, "bridge \"%s\" has too many ports", bridge);
-    }
-
-    struct port *p = calloc(1, sizeof *p);
-    if (!p) {
-        return fail(err, -ENOMEM, "out of memory");
-    }
-    if ((rc = vhost_path(bs, name, path_opt, vpp.client, p->path, err))) {
-        free(p);
+    if ((rc = vhost_path(bs, name, path_opt, vpp->client, path, err))) {
         return rc;
     }
     for (unsigned i = 0; i < bs->n_bridges; i++) {
         for (unsigned j = 0; j < bs->bridges[i]->n_ports; j++) {
             const struct port *o = bs->bridges[i]->ports[j];
-            if (!strcmp(o->path, p->path)) {
-                free(p);
+            if (o != self && !strcmp(o->path, path)) {
                 return fail(err, -EEXIST, "port \"%s\": socket %s is already used by "
                             "port \"%s\"", name, o->path, o->name);
             }
         }
+    }
+    return 0;
+}
+
+int
+bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
+                const char *type, struct json_object *options, char *err)
+{
+    struct vhost_port_params vpp;
+    int rc;
+
+    if (!bridge_name_valid(name)) {
+        return fail(err, -EINVAL, "invalid port name \"%s\": use 1-%d characters "
+                    "of A-Z a-z 0-9 _ . - not starting with . or -", name,
+                    DP_NAME_MAX - 1);
+    }
+    struct bridge *br = bridge_find(bs, bridge);
+    if (!br) {
+        return fail(err, -ENOENT, "no bridge \"%s\"", bridge);
+    }
+    if (port_find(bs, name)) {
+        return fail(err, -EEXIST, "port \"%s\" already exists", name);
+    }
+    if (br->n_ports == DP_MAX_PORTS) {
+        return fail(err, -ENOSPC, "bridge \"%s\" has too many ports", bridge);
+    }
+    struct port *p = calloc(1, sizeof *p);
+    if (!p) {
+        return fail(err, -ENOMEM, "out of memory");
+    }
+    if ((rc = parse_port_options(bs, name, type, options, NULL, &vpp, p->path, err))) {
+        free(p);
+        return rc;
     }
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->type, sizeof p->type, "%s", type);
@@ -488,6 +504,88 @@ bridge_port_del(struct bridge_set *bs, const char *name, char *err)
     port_destroy(bs, p);
     VLOG_INFO("port %s deleted", name);
     return bridge_set_save(bs, err);
+}
+
+/* Returns true if objects 'a' and 'b' (of strings) differ only in 'key'. */
+static bool
+differ_only_in(struct json_object *a, struct json_object *b, const char *key)
+{
+    struct json_object *a2 = NULL, *b2 = NULL;
+    bool same;
+
+    json_object_deep_copy(a, &a2, NULL);
+    json_object_deep_copy(b, &b2, NULL);
+    json_object_object_del(a2, key);
+    json_object_object_del(b2, key);
+    same = json_object_equal(a2, b2);
+    json_object_put(a2);
+    json_object_put(b2);
+    return same;
+}
+
+int
+bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *changes,
+                char *err)
+{
+    struct vhost_port_params vpp;
+    char path[PATH_MAX];
+    int rc;
+
+    struct port *p = port_find(bs, name);
+    if (!p) {
+        return fail(err, -ENOENT, "no port \"%s\"", name);
+    }
+    struct json_object *merged = NULL;
+    json_object_deep_copy(p->options, &merged, NULL);
+    json_object_object_foreach(changes, key, val) {
+        if (!json_object_is_type(val, json_type_string)) {
+            json_object_put(merged);
+            return fail(err, -EINVAL, "port \"%s\": option %s must be a string",
+                        name, key);
+        }
+        if (!json_object_get_string_len(val)) {
+            json_object_object_del(merged, key);        /* key= removes it. */
+        } else {
+            json_object_object_add(merged, key, json_object_get(val));
+        }
+    }
+    rc = parse_port_options(bs, name, p->type, merged, p, &vpp, path, err);
+    if (rc || json_object_equal(merged, p->options)) {
+        json_object_put(merged);
+        return rc;
+    }
+
+    if (differ_only_in(merged, p->options, "tx-retries")) {
+        /* Takes effect on the next burst; nothing is torn down. */
+        vhost_port_set_tx_retries(p->vhost, vpp.tx_retries);
+        json_object_put(p->options);
+        p->options = merged;
+        VLOG_INFO("port %s: tx-retries=%u", name, vpp.tx_retries);
+        return bridge_set_save(bs, err);
+    }
+
+    /* Anything else re-creates the port: its frontend is disconnected and
+     * reconnects (client mode, or the frontend's own reconnect logic). */
+    char bridge[DP_NAME_MAX], type[sizeof p->type], err2[BRIDGE_ERRLEN];
+    struct json_object *old = json_object_get(p->options);
+    snprintf(bridge, sizeof bridge, "%s", p->br->name);
+    snprintf(type, sizeof type, "%s", p->type);
+    bool restoring = bs->restoring;
+    bs->restoring = true;
+    port_destroy(bs, p);
+    rc = bridge_port_add(bs, bridge, name, type, merged, err);
+    if (rc && bridge_port_add(bs, bridge, name, type, old, err2)) {
+        VLOG_ERR("port %s: could not restore its previous configuration: %s",
+                 name, err2);
+    }
+    bs->restoring = restoring;
+    json_object_put(old);
+    json_object_put(merged);
+    if (!rc) {
+        VLOG_INFO("port %s re-created with new options", name);
+    }
+    int save = bridge_set_save(bs, rc ? err2 : err);
+    return rc ? rc : save;
 }
 
 int

@@ -54,6 +54,13 @@ int bridge_port_add(struct bridge_set *, const char *bridge, const char *name,
                     const char *type, struct json_object *options, char *err);
 int bridge_port_del(struct bridge_set *, const char *name, char *err);
 
+/* Changes options of port 'name': 'changes' is an object of strings; an
+ * empty value removes the option (back to its default).  tx-retries changes
+ * in place; any other change re-creates the port (a connected frontend is
+ * disconnected and reconnects).  On failure nothing changes. */
+int bridge_port_set(struct bridge_set *, const char *name,
+                    struct json_object *changes, char *err);
+
 /* Query functions store a new JSON object in *out (shapes: see
  * Documentation/jsonrpc.md). */
 struct json_object *bridge_list_json(const struct bridge_set *);

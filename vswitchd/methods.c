@@ -339,6 +339,36 @@ m_fdb_flush(void *conn, struct json_object *params, void *aux,
 }
 
 static int
+m_port_set(void *conn, struct json_object *params, void *aux,
+           struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    struct json_object *options = NULL, *o;
+    (void) conn;
+
+    if (check_params(params, PARAMS("name", "options"), error)
+        || get_string(params, "name", true, &name, error)) {
+        return error->code;
+    }
+    if (!(o = json_object_object_get(params, "options"))) {
+        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
+                             "missing parameter \"options\"");
+    }
+    if (!(options = normalize_options(o, error))) {
+        return error->code;
+    }
+    int rc = bridge_port_set(ctx->bs, name, options, err);
+    json_object_put(options);
+    if (rc) {
+        return errno_error(error, rc, err);
+    }
+    rc = bridge_port_show_json(ctx->bs, name, result, err);
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+static int
 m_pmd_stats(void *conn, struct json_object *params, void *aux,
             struct json_object **result, struct rpc_error *error)
 {
@@ -456,6 +486,7 @@ methods_register(struct rpc_dispatcher *d, struct methods_ctx *ctx)
         { "bridge.list", m_bridge_list },
         { "port.add", m_port_add },
         { "port.del", m_port_del },
+        { "port.set", m_port_set },
         { "port.list", m_port_list },
         { "port.show", m_port_show },
         { "port.stats", m_port_stats },

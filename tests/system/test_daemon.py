@@ -16,6 +16,9 @@ client-mode and multi-queue vhost ports, several PMD threads.
   test_multiqueue                  queues=2 port: both rx queues polled and
                                    enabled by a 2-queue frontend, traffic counted
   test_two_pmds                    rx queues are spread over two PMD threads
+  test_set_port                    set-port: tx-retries in place (frontend stays
+                                   connected), other options re-create the port,
+                                   bad values change nothing, changes persist
 """
 
 import glob
@@ -223,3 +226,56 @@ class DaemonTest(VsTestCase):
         placed = sorted(q["port"] for p in d.vsctl_json("pmd-rxq-show")["pmds"]
                         for q in p["rxqs"])
         self.assertEqual(placed, ["vhu0", "vhu2"])
+
+    def test_set_port(self):
+        d = self.daemon()
+        d.vsctl("add-br", "br0")
+        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
+        d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
+        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
+        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
+        d.wait_port_state("vhu0", "up", TIMEOUT)
+        d.wait_port_state("vhu1", "up", TIMEOUT)
+        vid = d.vsctl_json("port-show", "vhu0")["vhost"]["vid"]
+
+        # In place: the frontend stays connected and traffic still flows.
+        shown = d.vsctl_json("set-port", "vhu0", "tx-retries=2")
+        self.assertEqual(shown["options"], {"tx-retries": "2"})
+        self.assertEqual(d.vsctl_json("port-show", "vhu0")["vhost"]["vid"], vid)
+        self.assertEqual(d.port_state("vhu0"), "up")
+        a.start_fwd()
+        b.start_fwd()
+        send_and_verify(d, b, "vhu1", a, "vhu0", timeout=TIMEOUT)
+
+        # Bad values and unknown options are refused and change nothing.
+        for arg, needle in (("tx-retries=abc", "tx-retries"), ("bogus=1", "bogus"),
+                            ("queues=99", "queues"), ("path=/tmp/x", "/tmp/x")):
+            rc, _, err = d.vsctl("set-port", "vhu0", arg, check=False)
+            self.assertEqual(rc, 1, arg)
+            self.assertIn(needle, err)
+        self.assertEqual(d.vsctl_json("port-show", "vhu0")["options"],
+                         {"tx-retries": "2"})
+        self.assertEqual(d.vsctl("set-port", "vhu0", "type=x", check=False)[0], 2)
+        self.assertEqual(d.vsctl("set-port", "nope", "queues=2", check=False)[0], 1)
+
+        # Other options re-create the port with the new rx queues.
+        d.vsctl("set-port", "vhu1", "queues=2")
+        self.assertEqual(d.vsctl_json("port-show", "vhu1")["n_rxq"], 2)
+        self.assertIn(d.vhost_sock("vhu1"), d.vhost_sockets())
+        b.kill()
+        b2 = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B2", peer=A_MAC,
+                           queues=2, extra_app=("--rxq=2", "--txq=2"))
+        d.wait_port_state("vhu1", "up", TIMEOUT)
+        b2.start_fwd()
+        send_and_verify(d, a, "vhu0", b2, "vhu1", timeout=TIMEOUT)
+
+        # "key=" goes back to the default; everything persists.
+        d.vsctl("set-port", "vhu0", "tx-retries=")
+        self.assertEqual(d.vsctl_json("port-show", "vhu0")["options"], {})
+        b2.kill()
+        a.kill()
+        d.stop()
+        d.start()
+        self.assertEqual(d.vsctl_json("port-show", "vhu1")["options"], {"queues": "2"})
+        self.assertEqual(d.vsctl_json("port-show", "vhu1")["n_rxq"], 2)
+        self.assertEqual(d.vsctl_json("port-show", "vhu0")["options"], {})
