@@ -800,6 +800,20 @@ usage:
     return NULL;
 }
 
+/* Calls 'method' with 'params' (ownership taken); prints the result only in
+ * json format.  Returns an exit status. */
+static int
+call_quiet(struct vsctl_ctx *ctx, const char *method, struct json_object *params)
+{
+    struct json_object *result;
+    int status = vsctl_call(ctx, method, params, &result);
+    if (!status && ctx->opts->format == VSCTL_FORMAT_JSON) {
+        print_json(result);
+    }
+    json_object_put(result);
+    return status;
+}
+
 /* add-port BR PORT type=TYPE [key=value...] */
 static int
 cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
@@ -816,17 +830,12 @@ cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
         return VSCTL_EXIT_FAILURE;
     }
 
-    struct json_object *params = json_object_new_object(), *result;
+    struct json_object *params = json_object_new_object();
     json_object_object_add(params, "bridge", json_object_new_string(argv[0]));
     json_object_object_add(params, "name", json_object_new_string(argv[1]));
     json_object_object_add(params, "type", json_object_new_string(type));
     json_object_object_add(params, "options", options);
-    int status = vsctl_call(ctx, "port.add", params, &result);
-    if (!status && ctx->opts->format == VSCTL_FORMAT_JSON) {
-        print_json(result);
-    }
-    json_object_put(result);
-    return status;
+    return call_quiet(ctx, "port.add", params);
 }
 
 /* set-port PORT key=value... */
@@ -838,15 +847,10 @@ cmd_set_port(struct vsctl_ctx *ctx, int argc, char *argv[])
     if (!options) {
         return VSCTL_EXIT_FAILURE;
     }
-    struct json_object *params = json_object_new_object(), *result;
+    struct json_object *params = json_object_new_object();
     json_object_object_add(params, "name", json_object_new_string(argv[0]));
     json_object_object_add(params, "options", options);
-    int status = vsctl_call(ctx, "port.set", params, &result);
-    if (!status && ctx->opts->format == VSCTL_FORMAT_JSON) {
-        print_json(result);
-    }
-    json_object_put(result);
-    return status;
+    return call_quiet(ctx, "port.set", params);
 }
 
 /* Parses 'text' as exactly one strict JSON value into *value (NULL for JSON
