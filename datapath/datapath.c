@@ -1,9 +1,9 @@
 /* datapath - control side of the data path.  See datapath.h.
  *
  * Owns the PMD threads, the bridges' runtime state and every dp_port.  Each
- * change (bridge or port added/removed) builds a new dp_snapshot, publishes
- * it and frees the old one after an RCU grace period; pmd.c only ever reads
- * published snapshots.  Main thread only, except datapath_synchronize(). */
+ * change (bridge or port added/removed) refills the spare dp_snapshot,
+ * publishes it and waits for an RCU grace period, after which the other one
+ * is the spare; pmd.c only ever reads the published snapshot.  Main thread only, except datapath_synchronize(). */
 #include "datapath/datapath.h"
 
 #include <errno.h>
@@ -39,7 +39,8 @@ struct dp_port_ctl {
 
 struct datapath {
     struct rte_rcu_qsbr *qsbr;
-    struct dp_snapshot *snap;           /* Published to PMDs. */
+    struct dp_snapshot *snap;           /* Published to PMDs: one of 'snaps'. */
+    struct dp_snapshot *snaps[2];
     struct pmd *pmds[DP_MAX_PMDS];
     unsigned n_pmds;
     bool pmds_stopped;
@@ -74,92 +75,49 @@ datapath_now_ms(void)
     return rte_rdtsc() / (rte_get_tsc_hz() / 1000);
 }
 
+/* Fills 'snap' with the current bridges and attached ports.  Rx queues are
+ * dealt round-robin to PMDs in port-number order. */
 static void
-snapshot_free(struct dp_snapshot *snap)
+snapshot_fill(const struct datapath *dp, struct dp_snapshot *snap)
 {
-    if (!snap) {
-        return;
-    }
-    for (unsigned i = 0; i < DP_MAX_BRIDGES; i++) {
-        free(snap->bridge_ports[i]);
-    }
-    for (unsigned i = 0; i < DP_MAX_PMDS; i++) {
-        free(snap->poll[i]);
-    }
-    free(snap);
-}
-
-/* Builds a snapshot of the current bridges and attached ports.  Rx queues
- * are dealt round-robin to PMDs in port-number order. Returns NULL if out of
- * memory. */
-static struct dp_snapshot *
-snapshot_build(const struct datapath *dp)
-{
-    struct dp_snapshot *snap = calloc(1, sizeof *snap);
-    unsigned total_rxq = 0;
-
-    if (!snap) {
-        return NULL;
-    }
     for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
         struct dp_port_ctl *pc = dp->ports[i];
-        if (pc && pc->bridge) {
-            snap->ports[i] = &pc->port;
-            total_rxq += pc->port.n_rxq;
-        }
+        snap->ports[i] = pc && pc->bridge ? &pc->port : NULL;
     }
     for (unsigned b = 0; b < DP_MAX_BRIDGES; b++) {
         const struct dp_bridge *br = dp->bridges[b];
-        if (!br) {
-            continue;
+        struct dp_port_list *list = &snap->bridge_ports[b];
+        list->n = br ? br->n_ports : 0;
+        if (br) {
+            memcpy(list->port_no, br->port_no, br->n_ports * sizeof br->port_no[0]);
         }
-        struct dp_port_list *list = malloc(sizeof *list
-                                           + br->n_ports * sizeof list->port_no[0]);
-        if (!list) {
-            goto nomem;
-        }
-        list->n = br->n_ports;
-        memcpy(list->port_no, br->port_no, br->n_ports * sizeof br->port_no[0]);
-        snap->bridge_ports[b] = list;
     }
-    for (unsigned p = 0; p < dp->n_pmds; p++) {
-        snap->poll[p] = calloc(1, sizeof *snap->poll[p]
-                                  + total_rxq * sizeof snap->poll[p]->rxq[0]);
-        if (!snap->poll[p]) {
-            goto nomem;
-        }
+    for (unsigned p = 0; p < DP_MAX_PMDS; p++) {
+        snap->poll[p].n = 0;
     }
     unsigned k = 0;
     for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
         struct dp_port *port = snap->ports[i];
         for (uint16_t q = 0; port && q < port->n_rxq; q++) {
-            struct dp_poll_list *pl = snap->poll[k++ % dp->n_pmds];
+            struct dp_poll_list *pl = &snap->poll[k++ % dp->n_pmds];
             pl->rxq[pl->n].port = port;
             pl->rxq[pl->n].qid = q;
             pl->n++;
         }
     }
-    return snap;
-
-nomem:
-    snapshot_free(snap);
-    return NULL;
 }
 
-/* Publishes a new snapshot and frees the old one after a grace period.
- * Returns 0 or -ENOMEM (nothing changed then). */
-static int
+/* Publishes the current configuration to the PMDs: fills the snapshot they
+ * are not using, publishes it, and waits for a grace period, after which
+ * the previous one is unused and becomes the spare. */
+static void
 datapath_publish(struct datapath *dp)
 {
-    struct dp_snapshot *snap = snapshot_build(dp);
-    if (!snap) {
-        return -ENOMEM;
-    }
-    struct dp_snapshot *old = dp->snap;
-    __atomic_store_n(&dp->snap, snap, __ATOMIC_RELEASE);
+    struct dp_snapshot *next = dp->snaps[dp->snap == dp->snaps[0]];
+
+    snapshot_fill(dp, next);
+    __atomic_store_n(&dp->snap, next, __ATOMIC_RELEASE);
     datapath_synchronize(dp);
-    snapshot_free(old);
-    return 0;
 }
 
 void
@@ -190,12 +148,16 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         free(dp);
         return -ENOMEM;
     }
-    dp->snap = snapshot_build(dp);
-    if (!dp->snap) {
+    dp->snaps[0] = calloc(1, sizeof *dp->snaps[0]);
+    dp->snaps[1] = calloc(1, sizeof *dp->snaps[1]);
+    if (!dp->snaps[0] || !dp->snaps[1]) {
+        free(dp->snaps[0]);
+        free(dp->snaps[1]);
         rte_free(dp->qsbr);
         free(dp);
         return -ENOMEM;
     }
+    dp->snap = dp->snaps[0];
 
     uint64_t tsc_per_ms = rte_get_tsc_hz() / 1000;
     for (unsigned i = 0; i < dp->n_pmds; i++) {
@@ -271,7 +233,8 @@ datapath_destroy(struct datapath *dp)
     for (unsigned i = 0; i < dp->n_pmds; i++) {
         rte_free(dp->pmds[i]);
     }
-    snapshot_free(dp->snap);
+    free(dp->snaps[0]);
+    free(dp->snaps[1]);
     rte_free(dp->qsbr);
     free(dp);
 }
@@ -308,13 +271,7 @@ dp_bridge_create(struct datapath *dp, const char *name, struct dp_bridge **brp)
     br->idx = idx;
     snprintf(br->name, sizeof br->name, "%s", name);
     dp->bridges[idx] = br;
-    err = datapath_publish(dp);
-    if (err) {
-        dp->bridges[idx] = NULL;
-        fdb_destroy(br->fdb);
-        free(br);
-        return err;
-    }
+    datapath_publish(dp);
     *brp = br;
     return 0;
 }
@@ -323,11 +280,7 @@ void
 dp_bridge_destroy(struct datapath *dp, struct dp_bridge *br)
 {
     dp->bridges[br->idx] = NULL;
-    if (datapath_publish(dp)) {
-        /* Out of memory: keep PMDs on the old snapshot, which still lists
-         * the (portless) bridge; wait them out before freeing it anyway. */
-        datapath_synchronize(dp);
-    }
+    datapath_publish(dp);
     fdb_destroy(br->fdb);
     free(br);
 }
@@ -398,12 +351,8 @@ dp_port_attach(struct datapath *dp, struct dp_bridge *br, struct dp_port *port)
     port->bridge_idx = (uint16_t) br->idx;
     pc->bridge = br;
     br->port_no[br->n_ports++] = port->port_no;
-    int err = datapath_publish(dp);
-    if (err) {
-        br->n_ports--;
-        pc->bridge = NULL;
-    }
-    return err;
+    datapath_publish(dp);
+    return 0;
 }
 
 void
@@ -424,15 +373,7 @@ dp_port_detach(struct datapath *dp, struct dp_port *port)
         }
     }
     pc->bridge = NULL;
-    if (datapath_publish(dp)) {
-        /* Could not build a smaller snapshot: PMDs would keep using the
-         * port.  Publish an empty-of-this-port table by retrying until memory
-         * is available is not possible here; log loudly and wait. */
-        VLOG_ERR("%s: out of memory while detaching; retrying", port->name);
-        while (datapath_publish(dp)) {
-            datapath_synchronize(dp);
-        }
-    }
+    datapath_publish(dp);
     /* No PMD polls or sends to the port any more: forget what it learned. */
     fdb_flush_port(br->fdb, port->port_no);
 }
@@ -532,8 +473,8 @@ void
 datapath_foreach_rxq(const struct datapath *dp, unsigned pmd_id, dp_rxq_cb *cb,
                      void *aux)
 {
-    const struct dp_poll_list *pl = dp->snap->poll[pmd_id];
-    for (unsigned i = 0; pl && i < pl->n; i++) {
+    const struct dp_poll_list *pl = &dp->snap->poll[pmd_id];
+    for (unsigned i = 0; i < pl->n; i++) {
         cb(pl->rxq[i].port, pl->rxq[i].qid, aux);
     }
 }

@@ -1,9 +1,11 @@
 /* datapath - control side of the data path: PMD threads, bridges' runtime
  * state (FDB, flood lists), the port table and rx-queue assignment.
  *
- * The main thread builds an immutable snapshot (port table, per-bridge port
+ * The main thread fills an immutable snapshot (port table, per-bridge port
  * lists, one poll list per PMD), publishes it with an atomic pointer store
- * and waits on the RCU QSBR variable before freeing the previous one; PMDs
+ * and waits on the RCU QSBR variable, after which the previous snapshot is
+ * unused and is the one refilled next time (two fixed-size snapshots, so
+ * publishing never allocates); PMDs
  * (pmd.c) read the snapshot without locks and report a quiescent state once
  * per loop iteration.  All functions here are for the main thread, except
  * datapath_synchronize() which any non-PMD thread may call. */

@@ -69,10 +69,10 @@ static inline void
 pmd_flood(struct pmd *pmd, const struct dp_snapshot *snap,
           const struct dp_port *in, struct rte_mbuf *m, struct dp_stats *in_st)
 {
-    const struct dp_port_list *list = snap->bridge_ports[in->bridge_idx];
-    unsigned n_out = list ? list->n - 1 : 0;
+    const struct dp_port_list *list = &snap->bridge_ports[in->bridge_idx];
+    unsigned n_out = list->n ? list->n - 1 : 0;
 
-    if (unlikely(n_out == 0 || !list)) {
+    if (unlikely(n_out == 0)) {
         in_st->drops[DP_DROP_RX_NO_DEST]++;
         rte_pktmbuf_free(m);
         return;
@@ -145,11 +145,11 @@ pmd_main(void *arg)
     uint64_t prev = rte_rdtsc();
     while (!__atomic_load_n(&pmd->stop, __ATOMIC_RELAXED)) {
         const struct dp_snapshot *snap = __atomic_load_n(pmd->snap, __ATOMIC_ACQUIRE);
-        const struct dp_poll_list *poll = snap->poll[pmd->id];
+        const struct dp_poll_list *poll = &snap->poll[pmd->id];
         uint64_t now_ms = prev / pmd->tsc_per_ms;
         uint64_t got = 0;
 
-        for (unsigned i = 0; poll && i < poll->n; i++) {
+        for (unsigned i = 0; i < poll->n; i++) {
             struct dp_port *port = poll->rxq[i].port;
             uint16_t n = port->ops->rx(port, poll->rxq[i].qid, pkts, DP_BURST);
             if (n) {

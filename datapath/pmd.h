@@ -23,19 +23,21 @@ struct dp_rxq {
 
 struct dp_poll_list {
     unsigned n;
-    struct dp_rxq rxq[];
+    struct dp_rxq rxq[DP_MAX_PORTS * DP_MAX_QUEUES];
 };
 
 struct dp_port_list {
     unsigned n;
-    uint16_t port_no[];
+    uint16_t port_no[DP_MAX_PORTS];
 };
 
-/* What PMDs see; immutable once published. */
+/* What PMDs see; immutable while published.  Fixed size (about 0.5 MiB), so
+ * that publishing never allocates and cannot fail: datapath.c keeps two and
+ * refills the unpublished one. */
 struct dp_snapshot {
     struct dp_port *ports[DP_MAX_PORTS];               /* By port number. */
-    struct dp_port_list *bridge_ports[DP_MAX_BRIDGES]; /* By bridge index. */
-    struct dp_poll_list *poll[DP_MAX_PMDS];            /* By PMD id. */
+    struct dp_port_list bridge_ports[DP_MAX_BRIDGES];  /* By bridge index. */
+    struct dp_poll_list poll[DP_MAX_PMDS];             /* By PMD id. */
 };
 
 /* Counters of one PMD; only that PMD writes them. */
