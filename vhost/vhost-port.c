@@ -44,6 +44,7 @@ struct vhost_port {
     char path[PATH_MAX];
     bool client;
     bool started;
+    int sock_gid;
     unsigned n_vrings;
 };
 
@@ -329,6 +330,7 @@ vhost_port_create(const struct vhost_port_params *p, struct vhost_port **vpp)
     vp->tx_retries = p->tx_retries;
     vp->mp = ctx.mp;
     vp->client = p->client;
+    vp->sock_gid = p->sock_gid;
     snprintf(vp->name, sizeof vp->name, "%s", p->name);
     snprintf(vp->path, sizeof vp->path, "%s", p->path);
 
@@ -378,6 +380,10 @@ vhost_port_start(struct vhost_port *vp)
     vp->started = true;
     if (!vp->client && chmod(vp->path, 0660)) {
         VLOG_WARN("%s: chmod %s: %s", vp->name, vp->path, strerror(errno));
+    }
+    if (!vp->client && vp->sock_gid >= 0 && chown(vp->path, (uid_t) -1,
+                                                  (gid_t) vp->sock_gid)) {
+        VLOG_WARN("%s: chown %s: %s", vp->name, vp->path, strerror(errno));
     }
     VLOG_INFO("%s: vhost-user %s %s", vp->name,
               vp->client ? "client connecting to" : "server listening on", vp->path);

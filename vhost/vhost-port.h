@@ -46,6 +46,7 @@ struct vhost_port_params {
     bool client;            /* Connect to 'path' instead of listening. */
     uint16_t queues;        /* Queue pairs polled, 1..DP_MAX_QUEUES. */
     unsigned tx_retries;    /* Enqueue retries on a full guest ring. */
+    int sock_gid;           /* Server socket's group, or -1 to leave it. */
 };
 
 /* Registers the vhost-user socket for a new port.  Returns 0 and *vp, or a

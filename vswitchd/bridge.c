@@ -47,6 +47,7 @@ struct bridge_set {
     char vhost_sock_dir[PATH_MAX];      /* realpath() of the configured dir. */
     char *conf_path;
     bool restoring;                     /* Do not save while replaying. */
+    int vhost_sock_gid;
     unsigned n_bridges;
     struct bridge *bridges[DP_MAX_BRIDGES];
 };
@@ -184,6 +185,7 @@ bridge_set_create(const struct bridge_set_params *p, struct bridge_set **bsp)
         return err;
     }
     bs->dp = p->dp;
+    bs->vhost_sock_gid = p->vhost_sock_gid;
     if (p->conf_path && !(bs->conf_path = strdup(p->conf_path))) {
         free(bs);
         return -ENOMEM;
@@ -374,7 +376,8 @@ parse_port_options(const struct bridge_set *bs, const char *name, const char *ty
     int rc;
 
     *vpp = (struct vhost_port_params) { .name = name, .queues = 1,
-                                        .tx_retries = DEFAULT_TX_RETRIES };
+                                        .tx_retries = DEFAULT_TX_RETRIES,
+                                        .sock_gid = bs->vhost_sock_gid };
     if (strcmp(type, "vhost-user") && strcmp(type, "vhost-user-client")) {
         return fail(err, -EINVAL, "port \"%s\": unknown type \"%s\" (supported: "
                     "vhost-user, vhost-user-client)", name, type);

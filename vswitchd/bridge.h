@@ -27,6 +27,7 @@ struct bridge_set_params {
     struct datapath *dp;
     const char *vhost_sock_dir;     /* Must exist. */
     const char *conf_path;          /* NULL: do not persist. */
+    int vhost_sock_gid;             /* Group of vhost sockets, or -1. */
 };
 
 int bridge_set_create(const struct bridge_set_params *, struct bridge_set **);

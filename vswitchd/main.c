@@ -9,6 +9,7 @@
  * vhost-port.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -63,6 +64,7 @@ struct vswitchd {
     struct methods_ctx methods;
     struct event *sigterm, *sigint, *ageing, *link_wake;
     bool pidfile_written;
+    int vhost_sock_gid;             /* --vhost-sock-group, or -1. */
 
     /* Link events from the vhost thread: 'link_mutex' guards the queue,
      * 'link_pipe' wakes the main loop. */
@@ -424,6 +426,7 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         .dp = vs->dp,
         .vhost_sock_dir = o->vhost_sock_dir,
         .conf_path = o->conf_path,
+        .vhost_sock_gid = vs->vhost_sock_gid,
     };
     if ((rc = bridge_set_create(&bsp, &vs->bs))) {
         VLOG_ERR("cannot set up bridges: %s", strerror(-rc));
@@ -524,6 +527,16 @@ main(int argc, char *argv[])
     vlog_set_level(vs.opts.log_level);
     signal(SIGPIPE, SIG_IGN);
 
+    vs.vhost_sock_gid = -1;
+    if (vs.opts.vhost_sock_group[0]) {
+        struct group *gr = getgrnam(vs.opts.vhost_sock_group);
+        if (!gr) {
+            fprintf(stderr, "vswitchd: --vhost-sock-group: no group \"%s\"\n",
+                    vs.opts.vhost_sock_group);
+            return 2;
+        }
+        vs.vhost_sock_gid = (int) gr->gr_gid;
+    }
     if ((rc = mkdir_p(vs.opts.rundir, 0755)) || (rc = mkdir_p(vs.opts.vhost_sock_dir, 0755))) {
         fprintf(stderr, "vswitchd: cannot create runtime directories under %s: %s\n",
                 vs.opts.rundir, strerror(-rc));

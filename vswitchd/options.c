@@ -17,7 +17,7 @@
 enum {
     OPT_RUNDIR = 256, OPT_STATEDIR, OPT_CTL_SOCKET, OPT_VHOST_SOCK_DIR,
     OPT_PMD_CORES, OPT_MBUFS, OPT_NO_HUGE, OPT_HUGE, OPT_LOG_LEVEL,
-    OPT_DETACH, OPT_PIDFILE, OPT_VERSION,
+    OPT_DETACH, OPT_PIDFILE, OPT_VERSION, OPT_VHOST_SOCK_GROUP,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +32,7 @@ static const struct option long_options[] = {
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "detach", no_argument, NULL, OPT_DETACH },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
+    { "vhost-sock-group", required_argument, NULL, OPT_VHOST_SOCK_GROUP },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -45,6 +46,7 @@ options_usage(const char *prog)
            "  --statedir DIR        saved configuration dir (default $VSWITCH_STATEDIR or %s)\n"
            "  --ctl-socket PATH     JSON-RPC socket (default RUNDIR/vswitchd.sock)\n"
            "  --vhost-sock-dir DIR  vhost-user sockets (default RUNDIR/vhost)\n"
+           "  --vhost-sock-group G  group owning the vhost-user sockets (mode 0660)\n"
            "  --pmd-cores LIST      CPUs for PMD threads, e.g. 1 or 2-3 (default: last CPU)\n"
            "  --mbufs N             mbufs in the packet pool (default %d)\n"
            "  --no-huge | --huge    force 4 KiB pages / hugepages (default: hugepages if free)\n"
@@ -205,6 +207,10 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
             break;
         case OPT_PIDFILE:
             err2 = copy_path(o->pidfile, sizeof o->pidfile, optarg, err, errlen, "--pidfile");
+            break;
+        case OPT_VHOST_SOCK_GROUP:
+            err2 = copy_path(o->vhost_sock_group, sizeof o->vhost_sock_group, optarg,
+                             err, errlen, "--vhost-sock-group");
             break;
         case OPT_VERSION:
             o->version = true;

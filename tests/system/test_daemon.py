@@ -10,6 +10,7 @@ client-mode and multi-queue vhost ports, several PMD threads.
                                    frontends reconnect, traffic counted
   test_second_instance_refused     a second vswitchd on the same rundir exits 1
   test_bad_command_line            option errors exit 2 with a message
+  test_vhost_sock_group            sockets get mode 0660 and the given group
   test_client_mode                 type=vhost-user-client connects to a frontend
                                    that is the socket server; counts agree;
                                    it reconnects when the frontend comes back
@@ -22,8 +23,10 @@ client-mode and multi-queue vhost ports, several PMD threads.
 """
 
 import glob
+import grp
 import json
 import os
+import stat
 import subprocess
 
 from vstest import VsTestCase, send_and_verify, wait_until
@@ -102,6 +105,21 @@ class DaemonTest(VsTestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("already", r.stderr)
         d.vsctl("version")
+
+    def test_vhost_sock_group(self):
+        group = grp.getgrgid(1).gr_name        # "daemon" on Debian
+        d = self.daemon(extra_args=["--vhost-sock-group", group])
+        d.vsctl("add-br", "br0")
+        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
+        st = os.stat(d.vhost_sock("vhu0"))
+        self.assertEqual(st.st_gid, 1)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        r = subprocess.run([d.vswitchd_bin, "--rundir", d.rundir + "2",
+                            "--vhost-sock-group", "no-such-group-xyz"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no-such-group-xyz", r.stderr)
 
     def test_bad_command_line(self):
         d = self.daemon(start=False)
