@@ -780,7 +780,8 @@ parse_kv_args(const char *cmd, int argc, char *argv[], const char **type)
         *eq = '\0';
         const char *key = argv[i], *value = eq + 1;
         if (!strcmp(key, "type") && !type) {
-            fprintf(stderr, "vsctl: %s: the type of a port cannot be changed\n", cmd);
+            fprintf(stderr, "vsctl: %s: type= is not accepted here (the type of a "
+                    "port cannot be changed)\n", cmd);
             goto usage;
         }
         if (!strcmp(key, "type") ? *type != NULL
@@ -836,6 +837,25 @@ cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
     json_object_object_add(params, "type", json_object_new_string(type));
     json_object_object_add(params, "options", options);
     return call_quiet(ctx, "port.add", params);
+}
+
+/* add-br BR [key=value...] */
+static int
+cmd_add_br(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    struct json_object *options = parse_kv_args("add-br", argc - 1, argv + 1, NULL);
+
+    if (!options) {
+        return VSCTL_EXIT_FAILURE;
+    }
+    struct json_object *params = json_object_new_object();
+    json_object_object_add(params, "name", json_object_new_string(argv[0]));
+    if (json_object_object_length(options)) {
+        json_object_object_add(params, "options", options);
+    } else {
+        json_object_put(options);
+    }
+    return call_quiet(ctx, "bridge.add", params);
 }
 
 /* set-port PORT key=value... */
@@ -969,8 +989,9 @@ static const struct vsctl_command vsctl_commands[] = {
       0, 0, "system.version", NULL, print_version, NULL },
     { "list-commands", "", "list the commands with their usage",
       0, 0, NULL, NULL, NULL, cmd_list_commands },
-    { "add-br", "BR", "create bridge BR",
-      1, 1, "bridge.add", "name", NULL, NULL },
+    { "add-br", "BR [key=value...]",
+      "create bridge BR (options mac-table-size, mac-aging-time)",
+      1, -1, NULL, NULL, NULL, cmd_add_br },
     { "del-br", "BR", "delete bridge BR and all its ports",
       1, 1, "bridge.del", "name", NULL, NULL },
     { "list-br", "", "print the names of all bridges",

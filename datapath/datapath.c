@@ -26,6 +26,8 @@ struct dp_bridge {
     unsigned idx;
     char name[DP_NAME_MAX];
     struct fdb *fdb;
+    uint32_t fdb_max_entries;
+    uint64_t fdb_ageing_ms;
     unsigned n_ports;
     uint16_t port_no[DP_MAX_PORTS];     /* In the order they were attached. */
 };
@@ -44,8 +46,6 @@ struct datapath {
     struct pmd *pmds[DP_MAX_PMDS];
     unsigned n_pmds;
     bool pmds_stopped;
-    uint32_t fdb_max_entries;
-    uint64_t fdb_ageing_ms;
     unsigned fdb_serial;                /* Makes rte_hash names unique. */
     struct dp_port_ctl *ports[DP_MAX_PORTS];
     struct dp_bridge *bridges[DP_MAX_BRIDGES];
@@ -138,8 +138,6 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         return -ENOMEM;
     }
     dp->n_pmds = params->n_pmds;
-    dp->fdb_max_entries = params->fdb_max_entries;
-    dp->fdb_ageing_ms = params->fdb_ageing_ms;
 
     size_t sz = rte_rcu_qsbr_get_memsize(DP_MAX_PMDS);
     dp->qsbr = rte_zmalloc("dp_qsbr", sz, RTE_CACHE_LINE_SIZE);
@@ -240,7 +238,8 @@ datapath_destroy(struct datapath *dp)
 }
 
 int
-dp_bridge_create(struct datapath *dp, const char *name, struct dp_bridge **brp)
+dp_bridge_create(struct datapath *dp, const char *name, uint32_t fdb_max_entries,
+                 uint64_t fdb_ageing_ms, struct dp_bridge **brp)
 {
     unsigned idx;
     for (idx = 0; idx < DP_MAX_BRIDGES && dp->bridges[idx]; idx++) {
@@ -258,8 +257,8 @@ dp_bridge_create(struct datapath *dp, const char *name, struct dp_bridge **brp)
     snprintf(hname, sizeof hname, "fdb%u", dp->fdb_serial++);
     struct fdb_params fp = {
         .name = hname,
-        .max_entries = dp->fdb_max_entries,
-        .ageing_ms = dp->fdb_ageing_ms,
+        .max_entries = fdb_max_entries,
+        .ageing_ms = fdb_ageing_ms,
         .qsbr = dp->qsbr,
         .socket_id = (int) rte_socket_id(),
     };
@@ -269,6 +268,8 @@ dp_bridge_create(struct datapath *dp, const char *name, struct dp_bridge **brp)
         return err;
     }
     br->idx = idx;
+    br->fdb_max_entries = fdb_max_entries;
+    br->fdb_ageing_ms = fdb_ageing_ms;
     snprintf(br->name, sizeof br->name, "%s", name);
     dp->bridges[idx] = br;
     datapath_publish(dp);
@@ -292,15 +293,15 @@ dp_bridge_fdb(const struct dp_bridge *br)
 }
 
 uint32_t
-dp_bridge_fdb_max(const struct datapath *dp)
+dp_bridge_fdb_max(const struct dp_bridge *br)
 {
-    return dp->fdb_max_entries;
+    return br->fdb_max_entries;
 }
 
 uint64_t
-dp_bridge_fdb_ageing_ms(const struct datapath *dp)
+dp_bridge_fdb_ageing_ms(const struct dp_bridge *br)
 {
-    return dp->fdb_ageing_ms;
+    return br->fdb_ageing_ms;
 }
 
 void

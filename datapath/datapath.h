@@ -25,8 +25,6 @@ struct datapath_params {
     const unsigned *pmd_lcores;   /* EAL lcore ids of the PMD threads. */
     const unsigned *pmd_cores;    /* Their CPU numbers, for display. */
     unsigned n_pmds;              /* 1..DP_MAX_PMDS. */
-    uint32_t fdb_max_entries;
-    uint64_t fdb_ageing_ms;
 };
 
 /* Creates the datapath and launches one PMD thread per lcore.  Returns 0 and
@@ -49,12 +47,15 @@ void datapath_synchronize(struct datapath *);
 uint64_t datapath_now_ms(void);
 
 /* Bridges. */
-int dp_bridge_create(struct datapath *, const char *name, struct dp_bridge **);
+/* Creates a bridge whose FDB holds at most 'fdb_max_entries' MACs and ages
+ * them out after 'fdb_ageing_ms' (see fdb.h for the limits). */
+int dp_bridge_create(struct datapath *, const char *name, uint32_t fdb_max_entries,
+                     uint64_t fdb_ageing_ms, struct dp_bridge **);
 /* The bridge must have no ports. */
 void dp_bridge_destroy(struct datapath *, struct dp_bridge *);
 struct fdb *dp_bridge_fdb(const struct dp_bridge *);
-uint32_t dp_bridge_fdb_max(const struct datapath *);
-uint64_t dp_bridge_fdb_ageing_ms(const struct datapath *);
+uint32_t dp_bridge_fdb_max(const struct dp_bridge *);
+uint64_t dp_bridge_fdb_ageing_ms(const struct dp_bridge *);
 
 /* Ages every bridge's FDB; called periodically by the main loop. */
 void datapath_run_ageing(struct datapath *);

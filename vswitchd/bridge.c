@@ -37,6 +37,7 @@ struct port {
 
 struct bridge {
     char name[DP_NAME_MAX];
+    struct json_object *options;        /* Object of strings, as configured. */
     struct dp_bridge *dp;
     unsigned n_ports;
     struct port *ports[DP_MAX_PORTS];   /* In the order they were added. */
@@ -139,6 +140,7 @@ bridge_set_to_json(const struct bridge_set *bs)
         struct json_object *b = json_object_new_object();
         struct json_object *ports = json_object_new_array();
         json_object_object_add(b, "name", json_object_new_string(br->name));
+        json_object_object_add(b, "options", json_object_get(br->options));
         for (unsigned j = 0; j < br->n_ports; j++) {
             const struct port *p = br->ports[j];
             struct json_object *po = json_object_new_object();
@@ -203,6 +205,7 @@ bridge_destroy(struct bridge_set *bs, struct bridge *br)
         port_destroy(bs, br->ports[br->n_ports - 1]);
     }
     dp_bridge_destroy(bs->dp, br->dp);
+    json_object_put(br->options);
     free(br);
 }
 
@@ -219,9 +222,19 @@ bridge_set_destroy(struct bridge_set *bs)
     free(bs);
 }
 
+static int parse_uint_option(const char *kind, const char *owner, const char *key,
+                             const char *value, unsigned min, unsigned max,
+                             unsigned *out, char *err);
+
+#define MAX_AGING_TIME (24 * 3600)
+
 int
-bridge_add(struct bridge_set *bs, const char *name, char *err)
+bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
+           char *err)
 {
+    unsigned fdb_max = FDB_DEFAULT_MAX_ENTRIES;
+    unsigned aging_s = FDB_DEFAULT_AGEING_MS / 1000;
+
     if (!bridge_name_valid(name)) {
         return fail(err, -EINVAL, "invalid bridge name \"%s\": use 1-%d characters "
                     "of A-Z a-z 0-9 _ . - not starting with . or -", name,
@@ -229,6 +242,28 @@ bridge_add(struct bridge_set *bs, const char *name, char *err)
     }
     if (bridge_find(bs, name)) {
         return fail(err, -EEXIST, "bridge \"%s\" already exists", name);
+    }
+    if (options) {
+        json_object_object_foreach(options, key, val) {
+            const char *v = json_object_get_string(val);
+            int rc;
+            if (!json_object_is_type(val, json_type_string)) {
+                return fail(err, -EINVAL, "bridge \"%s\": option %s must be a string",
+                            name, key);
+            }
+            if (!strcmp(key, "mac-table-size")) {
+                rc = parse_uint_option("bridge", name, key, v, 8, FDB_MAX_ENTRIES_LIMIT,
+                                       &fdb_max, err);
+            } else if (!strcmp(key, "mac-aging-time")) {
+                rc = parse_uint_option("bridge", name, key, v, 1, MAX_AGING_TIME, &aging_s, err);
+            } else {
+                rc = fail(err, -EINVAL, "bridge \"%s\": unknown option \"%s\" (known: "
+                          "mac-table-size, mac-aging-time)", name, key);
+            }
+            if (rc) {
+                return rc;
+            }
+        }
     }
     if (bs->n_bridges == DP_MAX_BRIDGES) {
         return fail(err, -ENOSPC, "too many bridges (at most %d)", DP_MAX_BRIDGES);
@@ -238,7 +273,7 @@ bridge_add(struct bridge_set *bs, const char *name, char *err)
         return fail(err, -ENOMEM, "out of memory");
     }
     snprintf(br->name, sizeof br->name, "%s", name);
-    int rc = dp_bridge_create(bs->dp, name, &br->dp);
+    int rc = dp_bridge_create(bs->dp, name, fdb_max, (uint64_t) aging_s * 1000, &br->dp);
     if (rc) {
         free(br);
         return fail(err, rc == -ENOSPC ? -ENOSPC : rc, "cannot create bridge \"%s\": %s",
@@ -252,6 +287,7 @@ bridge_add(struct bridge_set *bs, const char *name, char *err)
     }
     bs->bridges[i] = br;
     bs->n_bridges++;
+    br->options = options ? json_object_get(options) : json_object_new_object();
     VLOG_INFO("bridge %s added", name);
     return bridge_set_save(bs, err);
 }
@@ -275,16 +311,17 @@ bridge_del(struct bridge_set *bs, const char *name, char *err)
 
 /* Parses a decimal option value in [min, max]. */
 static int
-parse_uint_option(const char *port, const char *key, const char *value,
-                  unsigned min, unsigned max, unsigned *out, char *err)
+parse_uint_option(const char *kind, const char *owner, const char *key,
+                  const char *value, unsigned min, unsigned max, unsigned *out,
+                  char *err)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(value, &end, 10);
     if (!*value || *end || errno || value[0] == '-' || value[0] == '+'
         || v < min || v > max) {
-        return fail(err, -EINVAL, "port \"%s\": option %s=\"%s\" must be an integer "
-                    "between %u and %u", port, key, value, min, max);
+        return fail(err, -EINVAL, "%s \"%s\": option %s=\"%s\" must be an integer "
+                    "between %u and %u", kind, owner, key, value, min, max);
     }
     *out = (unsigned) v;
     return 0;
@@ -394,12 +431,12 @@ parse_port_options(const struct bridge_set *bs, const char *name, const char *ty
             if (!strcmp(key, "path")) {
                 path_opt = s;
             } else if (!strcmp(key, "queues")) {
-                if ((rc = parse_uint_option(name, key, s, 1, DP_MAX_QUEUES, &v, err))) {
+                if ((rc = parse_uint_option("port", name, key, s, 1, DP_MAX_QUEUES, &v, err))) {
                     return rc;
                 }
                 vpp->queues = (uint16_t) v;
             } else if (!strcmp(key, "tx-retries")) {
-                if ((rc = parse_uint_option(name, key, s, 0, MAX_TX_RETRIES, &v, err))) {
+                if ((rc = parse_uint_option("port", name, key, s, 0, MAX_TX_RETRIES, &v, err))) {
                     return rc;
                 }
                 vpp->tx_retries = v;
@@ -602,7 +639,7 @@ bridge_set_restore(struct bridge_set *bs, struct json_object *conf)
     for (size_t i = 0; i < json_object_array_length(bridges); i++) {
         struct json_object *b = json_object_array_get_idx(bridges, i);
         const char *bname = json_object_get_string(json_object_object_get(b, "name"));
-        if (bridge_add(bs, bname, err)) {
+        if (bridge_add(bs, bname, json_object_object_get(b, "options"), err)) {
             VLOG_ERR("restoring bridge %s: %s", bname, err);
             failures++;
             continue;
@@ -634,6 +671,7 @@ bridge_list_json(const struct bridge_set *bs)
         struct json_object *b = json_object_new_object();
         struct json_object *ports = json_object_new_array();
         json_object_object_add(b, "name", json_object_new_string(br->name));
+        json_object_object_add(b, "options", json_object_get(br->options));
         for (unsigned j = 0; j < br->n_ports; j++) {
             json_object_array_add(ports, json_object_new_string(br->ports[j]->name));
         }
@@ -860,9 +898,9 @@ bridge_fdb_show_json(const struct bridge_set *bs, const char *bridge,
     json_object_object_add(stats, "flushed", json_object_new_uint64(fs.flushed));
     json_object_object_add(stats, "full", json_object_new_uint64(fs.full));
     json_object_object_add(stats, "max_entries",
-                           json_object_new_uint64(dp_bridge_fdb_max(bs->dp)));
+                           json_object_new_uint64(dp_bridge_fdb_max(br->dp)));
     json_object_object_add(stats, "ageing_time",
-                           json_object_new_uint64(dp_bridge_fdb_ageing_ms(bs->dp) / 1000));
+                           json_object_new_uint64(dp_bridge_fdb_ageing_ms(br->dp) / 1000));
 
     *out = json_object_new_object();
     json_object_object_add(*out, "bridge", json_object_new_string(br->name));

@@ -47,7 +47,10 @@ bool bridge_name_valid(const char *name);
 bool bridge_exists(const struct bridge_set *, const char *name);
 bool bridge_port_exists(const struct bridge_set *, const char *name);
 
-int bridge_add(struct bridge_set *, const char *name, char *err);
+/* 'options' (object of strings, may be NULL): "mac-table-size" (FDB bound,
+ * default 8192) and "mac-aging-time" (seconds, default 300). */
+int bridge_add(struct bridge_set *, const char *name, struct json_object *options,
+               char *err);
 int bridge_del(struct bridge_set *, const char *name, char *err);
 
 /* 'options' is an object whose values are strings (may be NULL). */

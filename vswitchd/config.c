@@ -116,6 +116,23 @@ config_validate(struct json_object *conf, char *err, size_t errlen)
             break;
         }
         bnames[nb++] = bname;
+        struct json_object *bopts;
+        if (json_object_object_get_ex(b, "options", &bopts)) {
+            if (!json_object_is_type(bopts, json_type_object)) {
+                rc = invalid(err, errlen, "bridges[%zu]: \"options\" is not an object", i);
+                break;
+            }
+            json_object_object_foreach(bopts, key, val) {
+                if (!json_object_is_type(val, json_type_string)) {
+                    rc = invalid(err, errlen, "bridges[%zu]: option \"%s\" is not a "
+                                 "string", i, key);
+                    break;
+                }
+            }
+            if (rc) {
+                break;
+            }
+        }
         if (!(ports = member(b, "ports", json_type_array))) {
             rc = invalid(err, errlen, "bridges[%zu]: missing array \"ports\"", i);
             break;

@@ -3,7 +3,7 @@
  *
  * The file looks like:
  *   {"version": 1,
- *    "bridges": [{"name": "br0",
+ *    "bridges": [{"name": "br0", "options": {"mac-aging-time": "60"},
  *                 "ports": [{"name": "vhu0", "type": "vhost-user",
  *                            "options": {"queues": "2"}}]}]}
  * Option values are always strings.  The bridge module builds this object
@@ -21,8 +21,9 @@
 struct json_object *config_new(void);
 
 /* Checks that 'conf' follows the schema above: object with integer "version"
- * == CONFIG_VERSION, array "bridges" of objects with string "name" and array
- * "ports" of objects with string "name", string "type" and optional object
+ * == CONFIG_VERSION, array "bridges" of objects with string "name", optional
+ * object "options" whose values are strings, and array "ports" of objects
+ * with string "name", string "type" and optional object
  * "options" whose values are strings; no duplicate bridge names, no duplicate
  * port names across all bridges.  Returns 0, or -EINVAL with a one-line reason
  * in 'err' (at most 'errlen' bytes, always NUL-terminated). */

@@ -38,7 +38,6 @@
 #include "vswitchd/rpc.h"
 #include "vswitchd/rpc-server.h"
 #include "datapath/datapath.h"
-#include "datapath/fdb.h"
 #include "vhost/vhost-port.h"
 
 /* A vhost device (dis)connection, queued by the vhost event thread for the
@@ -407,8 +406,6 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         .pmd_lcores = lcores,
         .pmd_cores = o->pmd_cores,
         .n_pmds = o->n_pmd_cores,
-        .fdb_max_entries = FDB_DEFAULT_MAX_ENTRIES,
-        .fdb_ageing_ms = FDB_DEFAULT_AGEING_MS,
     };
     if ((rc = datapath_create(&dpp, &vs->dp))) {
         VLOG_ERR("cannot start the datapath: %s", strerror(-rc));

@@ -231,7 +231,6 @@ change_method(struct json_object *params, struct methods_ctx *ctx, name_op_fn *o
                            error);                                           \
     }
 
-CHANGE_METHOD(m_bridge_add, bridge_add, "bridge_added", false)
 CHANGE_METHOD(m_bridge_del, bridge_del, "bridge_removed", false)
 CHANGE_METHOD(m_port_del, bridge_port_del, "port_removed", true)
 NAME_METHOD(m_port_list, "bridge", false, NULL, bridge_port_list_json)
@@ -239,6 +238,36 @@ NAME_METHOD(m_port_show, "name", true, NULL, bridge_port_show_json)
 NAME_METHOD(m_port_stats, "name", false, NULL, bridge_port_stats_json)
 NAME_METHOD(m_port_stats_clear, "name", false, bridge_port_stats_clear, NULL)
 NAME_METHOD(m_fdb_show, "bridge", true, NULL, bridge_fdb_show_json)
+
+static struct json_object *normalize_options(struct json_object *,
+                                            struct rpc_error *);
+
+static int
+m_bridge_add(void *conn, struct json_object *params, void *aux,
+             struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    char err[BRIDGE_ERRLEN];
+    const char *name;
+    struct json_object *options = NULL, *o;
+    (void) conn; (void) result;
+
+    if (check_params(params, PARAMS("name", "options"), error)
+        || get_string(params, "name", true, &name, error)) {
+        return error->code;
+    }
+    if ((o = json_object_object_get(params, "options"))
+        && !(options = normalize_options(o, error))) {
+        return error->code;
+    }
+    bool existed = bridge_exists(ctx->bs, name);
+    int rc = bridge_add(ctx->bs, name, options, err);
+    json_object_put(options);
+    if (!existed && bridge_exists(ctx->bs, name)) {
+        methods_notify(ctx, "bridge_added", NULL, name);
+    }
+    return rc ? errno_error(error, rc, err) : 0;
+}
 
 static int
 m_bridge_list(void *conn, struct json_object *params, void *aux,

@@ -17,6 +17,8 @@ client-mode and multi-queue vhost ports, several PMD threads.
   test_multiqueue                  queues=2 port: both rx queues polled and
                                    enabled by a 2-queue frontend, traffic counted
   test_two_pmds                    rx queues are spread over two PMD threads
+  test_bridge_options              mac-table-size / mac-aging-time: validated,
+                                   learned MACs age out, options persist
   test_set_port                    set-port: tx-retries in place (frontend stays
                                    connected), other options re-create the port,
                                    bad values change nothing, changes persist
@@ -297,3 +299,40 @@ class DaemonTest(VsTestCase):
         self.assertEqual(d.vsctl_json("port-show", "vhu1")["options"], {"queues": "2"})
         self.assertEqual(d.vsctl_json("port-show", "vhu1")["n_rxq"], 2)
         self.assertEqual(d.vsctl_json("port-show", "vhu0")["options"], {})
+
+    def test_bridge_options(self):
+        d = self.daemon()
+        for args, needle in ((["mac-aging-time=0"], "mac-aging-time"),
+                             (["mac-table-size=4"], "mac-table-size"),
+                             (["colour=red"], "colour")):
+            rc, _, err = d.vsctl("add-br", "brx", *args, check=False)
+            self.assertEqual(rc, 1, args)
+            self.assertIn(needle, err)
+        self.assertEqual(d.vsctl_json("list-br")["bridges"], [])
+
+        d.vsctl("add-br", "br0", "mac-aging-time=1", "mac-table-size=16")
+        stats = d.vsctl_json("fdb-show", "br0")["stats"]
+        self.assertEqual((stats["max_entries"], stats["ageing_time"]), (16, 1))
+        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
+        d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
+        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
+        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
+        d.wait_port_state("vhu0", "up", TIMEOUT)
+        d.wait_port_state("vhu1", "up", TIMEOUT)
+        a.start_fwd()
+        b.start_fwd()
+        send_and_verify(d, a, "vhu0", b, "vhu1", bursts=1, timeout=TIMEOUT)
+        # A's MAC was learned, then ages out within a couple of seconds.
+        wait_until(lambda: d.vsctl_json("fdb-show", "br0")["stats"]["aged"] >= 1,
+                   TIMEOUT, lambda: "A's MAC to age out: %r"
+                   % d.vsctl_json("fdb-show", "br0"))
+        self.assertNotIn(A_MAC, [e["mac"] for e in
+                                 d.vsctl_json("fdb-show", "br0")["entries"]])
+        a.kill()
+        b.kill()
+        d.stop()
+        d.start()
+        stats = d.vsctl_json("fdb-show", "br0")["stats"]
+        self.assertEqual((stats["max_entries"], stats["ageing_time"]), (16, 1))
+        self.assertEqual(d.vsctl_json("list-br")["bridges"][0]["options"],
+                         {"mac-aging-time": "1", "mac-table-size": "16"})
