@@ -839,30 +839,13 @@ cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
     return call_quiet(ctx, "port.add", params);
 }
 
-/* add-br BR [key=value...] */
+/* Sends 'method' with {"name": argv[0], "options": {key=value arguments}}:
+ * add-br BR [key=value...] and set-port PORT key=value... */
 static int
-cmd_add_br(struct vsctl_ctx *ctx, int argc, char *argv[])
+call_name_options(struct vsctl_ctx *ctx, const char *cmd, const char *method,
+                  int argc, char *argv[])
 {
-    struct json_object *options = parse_kv_args("add-br", argc - 1, argv + 1, NULL);
-
-    if (!options) {
-        return VSCTL_EXIT_FAILURE;
-    }
-    struct json_object *params = json_object_new_object();
-    json_object_object_add(params, "name", json_object_new_string(argv[0]));
-    if (json_object_object_length(options)) {
-        json_object_object_add(params, "options", options);
-    } else {
-        json_object_put(options);
-    }
-    return call_quiet(ctx, "bridge.add", params);
-}
-
-/* set-port PORT key=value... */
-static int
-cmd_set_port(struct vsctl_ctx *ctx, int argc, char *argv[])
-{
-    struct json_object *options = parse_kv_args("set-port", argc - 1, argv + 1, NULL);
+    struct json_object *options = parse_kv_args(cmd, argc - 1, argv + 1, NULL);
 
     if (!options) {
         return VSCTL_EXIT_FAILURE;
@@ -870,7 +853,19 @@ cmd_set_port(struct vsctl_ctx *ctx, int argc, char *argv[])
     struct json_object *params = json_object_new_object();
     json_object_object_add(params, "name", json_object_new_string(argv[0]));
     json_object_object_add(params, "options", options);
-    return call_quiet(ctx, "port.set", params);
+    return call_quiet(ctx, method, params);
+}
+
+static int
+cmd_add_br(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    return call_name_options(ctx, "add-br", "bridge.add", argc, argv);
+}
+
+static int
+cmd_set_port(struct vsctl_ctx *ctx, int argc, char *argv[])
+{
+    return call_name_options(ctx, "set-port", "port.set", argc, argv);
 }
 
 /* Parses 'text' as exactly one strict JSON value into *value (NULL for JSON

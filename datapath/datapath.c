@@ -343,7 +343,7 @@ dp_port_create(struct datapath *dp, const char *name, const struct dp_port_ops *
     return 0;
 }
 
-int
+void
 dp_port_attach(struct datapath *dp, struct dp_bridge *br, struct dp_port *port)
 {
     struct dp_port_ctl *pc = port_ctl(port);
@@ -353,7 +353,6 @@ dp_port_attach(struct datapath *dp, struct dp_bridge *br, struct dp_port *port)
     pc->bridge = br;
     br->port_no[br->n_ports++] = port->port_no;
     datapath_publish(dp);
-    return 0;
 }
 
 void

@@ -64,11 +64,12 @@ void datapath_run_ageing(struct datapath *);
  * visible to PMDs); dp_port_attach() publishes it on 'br' and polls its
  * 'n_rxq' queues; dp_port_detach() unpublishes it, waits for the PMDs, and
  * flushes its FDB entries; dp_port_destroy() frees a detached port.
- * Return 0 or a negative errno (-ENOSPC: no free port number). */
+ * dp_port_create() returns 0 or a negative errno (-ENOSPC: no free port
+ * number); the others cannot fail. */
 int dp_port_create(struct datapath *, const char *name,
                    const struct dp_port_ops *, void *priv, uint16_t n_rxq,
                    struct dp_port **);
-int dp_port_attach(struct datapath *, struct dp_bridge *, struct dp_port *);
+void dp_port_attach(struct datapath *, struct dp_bridge *, struct dp_port *);
 void dp_port_detach(struct datapath *, struct dp_port *);
 void dp_port_destroy(struct datapath *, struct dp_port *);
 

@@ -43,7 +43,6 @@ struct vhost_port {
     char name[DP_NAME_MAX];
     char path[PATH_MAX];
     bool client;
-    bool started;
     int sock_gid;
     unsigned n_vrings;
 };
@@ -377,7 +376,6 @@ vhost_port_start(struct vhost_port *vp)
         VLOG_ERR("%s: cannot start vhost-user socket %s", vp->name, vp->path);
         return -EIO;
     }
-    vp->started = true;
     if (!vp->client && chmod(vp->path, 0660)) {
         VLOG_WARN("%s: chmod %s: %s", vp->name, vp->path, strerror(errno));
     }

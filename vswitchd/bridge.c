@@ -47,7 +47,9 @@ struct bridge_set {
     struct datapath *dp;
     char vhost_sock_dir[PATH_MAX];      /* realpath() of the configured dir. */
     char *conf_path;
-    bool restoring;                     /* Do not save while replaying. */
+    bool quiet;                         /* Replaying: no saves, no events. */
+    void (*notify)(void *, const char *, const char *, const char *);
+    void *notify_aux;
     int vhost_sock_gid;
     unsigned n_bridges;
     struct bridge *bridges[DP_MAX_BRIDGES];
@@ -105,18 +107,6 @@ port_find(const struct bridge_set *bs, const char *name)
     return NULL;
 }
 
-bool
-bridge_exists(const struct bridge_set *bs, const char *name)
-{
-    return bridge_find(bs, name) != NULL;
-}
-
-bool
-bridge_port_exists(const struct bridge_set *bs, const char *name)
-{
-    return port_find(bs, name) != NULL;
-}
-
 static const struct port *
 port_find_by_no(const struct bridge *br, int port_no)
 {
@@ -160,7 +150,7 @@ bridge_set_to_json(const struct bridge_set *bs)
 static int
 bridge_set_save(struct bridge_set *bs, char *err)
 {
-    if (!bs->conf_path || bs->restoring) {
+    if (!bs->conf_path || bs->quiet) {
         return 0;
     }
     struct json_object *conf = bridge_set_to_json(bs);
@@ -188,6 +178,8 @@ bridge_set_create(const struct bridge_set_params *p, struct bridge_set **bsp)
     }
     bs->dp = p->dp;
     bs->vhost_sock_gid = p->vhost_sock_gid;
+    bs->notify = p->notify;
+    bs->notify_aux = p->notify_aux;
     if (p->conf_path && !(bs->conf_path = strdup(p->conf_path))) {
         free(bs);
         return -ENOMEM;
@@ -197,6 +189,16 @@ bridge_set_create(const struct bridge_set_params *p, struct bridge_set **bsp)
 }
 
 static void port_destroy(struct bridge_set *, struct port *);
+
+/* Reports a change made by a request to bs->notify. */
+static void
+bridge_notify(const struct bridge_set *bs, const char *type, const char *port,
+              const char *bridge)
+{
+    if (bs->notify && !bs->quiet) {
+        bs->notify(bs->notify_aux, type, port, bridge);
+    }
+}
 
 static void
 bridge_destroy(struct bridge_set *bs, struct bridge *br)
@@ -289,6 +291,7 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
     bs->n_bridges++;
     br->options = options ? json_object_get(options) : json_object_new_object();
     VLOG_INFO("bridge %s added", name);
+    bridge_notify(bs, "bridge_added", NULL, name);
     return bridge_set_save(bs, err);
 }
 
@@ -301,8 +304,12 @@ bridge_del(struct bridge_set *bs, const char *name, char *err)
             memmove(&bs->bridges[i], &bs->bridges[i + 1],
                     (bs->n_bridges - i - 1) * sizeof bs->bridges[0]);
             bs->n_bridges--;
+            for (unsigned j = 0; j < br->n_ports; j++) {
+                bridge_notify(bs, "port_removed", br->ports[j]->name, NULL);
+            }
             bridge_destroy(bs, br);
             VLOG_INFO("bridge %s deleted", name);
+            bridge_notify(bs, "bridge_removed", NULL, name);
             return bridge_set_save(bs, err);
         }
     }
@@ -509,11 +516,7 @@ bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
              rc == -ENOSPC ? "too many ports" : strerror(-rc));
         goto error;
     }
-    rc = dp_port_attach(bs->dp, br->dp, p->dp);
-    if (rc) {
-        fail(err, rc, "port \"%s\": cannot attach: %s", name, strerror(-rc));
-        goto error;
-    }
+    dp_port_attach(bs->dp, br->dp, p->dp);
     br->ports[br->n_ports++] = p;
     rc = vhost_port_start(p->vhost);
     if (rc) {
@@ -522,6 +525,7 @@ bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
         return rc;
     }
     VLOG_INFO("port %s (%s) added to bridge %s", name, type, bridge);
+    bridge_notify(bs, "port_added", name, bridge);
     return bridge_set_save(bs, err);
 
 error:
@@ -543,6 +547,7 @@ bridge_port_del(struct bridge_set *bs, const char *name, char *err)
     }
     port_destroy(bs, p);
     VLOG_INFO("port %s deleted", name);
+    bridge_notify(bs, "port_removed", name, NULL);
     return bridge_set_save(bs, err);
 }
 
@@ -610,15 +615,15 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
     struct json_object *old = json_object_get(p->options);
     snprintf(bridge, sizeof bridge, "%s", p->br->name);
     snprintf(type, sizeof type, "%s", p->type);
-    bool restoring = bs->restoring;
-    bs->restoring = true;
+    bool quiet = bs->quiet;
+    bs->quiet = true;
     port_destroy(bs, p);
     rc = bridge_port_add(bs, bridge, name, type, merged, err);
     if (rc && bridge_port_add(bs, bridge, name, type, old, err2)) {
         VLOG_ERR("port %s: could not restore its previous configuration: %s",
                  name, err2);
     }
-    bs->restoring = restoring;
+    bs->quiet = quiet;
     json_object_put(old);
     json_object_put(merged);
     if (!rc) {
@@ -635,7 +640,7 @@ bridge_set_restore(struct bridge_set *bs, struct json_object *conf)
     char err[BRIDGE_ERRLEN];
     int failures = 0;
 
-    bs->restoring = true;
+    bs->quiet = true;
     for (size_t i = 0; i < json_object_array_length(bridges); i++) {
         struct json_object *b = json_object_array_get_idx(bridges, i);
         const char *bname = json_object_get_string(json_object_object_get(b, "name"));
@@ -656,7 +661,7 @@ bridge_set_restore(struct bridge_set *bs, struct json_object *conf)
             }
         }
     }
-    bs->restoring = false;
+    bs->quiet = false;
     VLOG_INFO("configuration restored: %u bridges%s", bs->n_bridges,
               failures ? " (with errors)" : "");
     return failures;
@@ -755,9 +760,7 @@ bridge_port_show_json(const struct bridge_set *bs, const char *name,
     json_object_object_add(o, "type", json_object_new_string(p->type));
     json_object_object_add(o, "port_no", json_object_new_int(p->dp->port_no));
     json_object_object_add(o, "options", json_object_get(p->options));
-    json_object_object_add(o, "state", json_object_new_string(
-                               info.connected && (info.rx_enabled || info.tx_enabled)
-                               ? "up" : "down"));
+    json_object_object_add(o, "state", json_object_new_string(port_state(p)));
     json_object_object_add(o, "socket", json_object_new_string(p->path));
     json_object_object_add(o, "n_rxq", json_object_new_int(p->dp->n_rxq));
 

@@ -28,6 +28,12 @@ struct bridge_set_params {
     const char *vhost_sock_dir;     /* Must exist. */
     const char *conf_path;          /* NULL: do not persist. */
     int vhost_sock_gid;             /* Group of vhost sockets, or -1. */
+    /* Called after a bridge or port was added or removed by a request
+     * ("bridge_added", "bridge_removed", "port_added", "port_removed";
+     * 'port' or 'bridge' NULL when not applicable).  May be NULL. */
+    void (*notify)(void *aux, const char *type, const char *port,
+                   const char *bridge);
+    void *notify_aux;
 };
 
 int bridge_set_create(const struct bridge_set_params *, struct bridge_set **);
@@ -42,10 +48,6 @@ int bridge_set_restore(struct bridge_set *, struct json_object *conf);
 
 /* True if 'name' is a valid bridge or port name. */
 bool bridge_name_valid(const char *name);
-
-/* True if a bridge / a port of that name exists. */
-bool bridge_exists(const struct bridge_set *, const char *name);
-bool bridge_port_exists(const struct bridge_set *, const char *name);
 
 /* 'options' (object of strings, may be NULL): "mac-table-size" (FDB bound,
  * default 8192) and "mac-aging-time" (seconds, default 300). */

@@ -8,6 +8,7 @@
  * rename, fsync of the directory) so that a crash at any point leaves either
  * the old or the new file. */
 #include "vswitchd/config.h"
+#include "vswitchd/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -279,29 +280,6 @@ config_load(const char *path, struct json_object **confp, char *err, size_t errl
     return 0;
 }
 
-/* Creates 'dir' and its parents (mode 0755).  Returns 0 or -errno. */
-static int
-mkdir_parents(const char *dir)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int) sizeof tmp) {
-        return -ENAMETOOLONG;
-    }
-    for (char *p = tmp + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(tmp, 0755) && errno != EEXIST) {
-                return -errno;
-            }
-            if (!c) {
-                return 0;
-            }
-            *p = c;
-        }
-    }
-}
-
 /* Writes all of 'buf' to 'fd'.  Returns 0 or -errno. */
 static int
 write_all(int fd, const char *buf, size_t len)
@@ -338,7 +316,7 @@ config_save(const char *path, struct json_object *conf)
     } else {
         strcpy(dir, ".");
     }
-    if ((rc = mkdir_parents(dir))) {
+    if ((rc = fsutil_mkdir_p(dir))) {
         return rc;
     }
 

@@ -33,6 +33,7 @@
 #include "vswitchd/vlog.h"
 #include "vswitchd/bridge.h"
 #include "vswitchd/config.h"
+#include "vswitchd/fsutil.h"
 #include "vswitchd/methods.h"
 #include "vswitchd/options.h"
 #include "vswitchd/rpc.h"
@@ -73,27 +74,6 @@ struct vswitchd {
     unsigned link_events_lost;
     int link_pipe[2];
 };
-
-/* Creates 'path' and its parents with mode 'mode'.  Returns 0 or -errno. */
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, mode) && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
-}
 
 /* True if something accepts connections on unix socket 'path'. */
 static bool
@@ -309,6 +289,14 @@ on_link_wake(evutil_socket_t fd, short what, void *aux)
     }
 }
 
+/* bridge_set_params.notify: configuration changes become events. */
+static void
+on_bridge_change(void *aux, const char *type, const char *port, const char *bridge)
+{
+    struct vswitchd *vs = aux;
+    methods_notify(&vs->methods, type, port, bridge);
+}
+
 static void
 request_shutdown(void *aux)
 {
@@ -424,6 +412,8 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         .vhost_sock_dir = o->vhost_sock_dir,
         .conf_path = o->conf_path,
         .vhost_sock_gid = vs->vhost_sock_gid,
+        .notify = on_bridge_change,
+        .notify_aux = vs,
     };
     if ((rc = bridge_set_create(&bsp, &vs->bs))) {
         VLOG_ERR("cannot set up bridges: %s", strerror(-rc));
@@ -534,7 +524,7 @@ main(int argc, char *argv[])
         }
         vs.vhost_sock_gid = (int) gr->gr_gid;
     }
-    if ((rc = mkdir_p(vs.opts.rundir, 0755)) || (rc = mkdir_p(vs.opts.vhost_sock_dir, 0755))) {
+    if ((rc = fsutil_mkdir_p(vs.opts.rundir)) || (rc = fsutil_mkdir_p(vs.opts.vhost_sock_dir))) {
         fprintf(stderr, "vswitchd: cannot create runtime directories under %s: %s\n",
                 vs.opts.rundir, strerror(-rc));
         return 1;

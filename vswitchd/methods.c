@@ -190,37 +190,6 @@ name_method(struct json_object *params, struct methods_ctx *ctx, const char *key
     return rc ? errno_error(error, rc, err) : 0;
 }
 
-/* bridge.add/del and port.del: the change, then its event. */
-static int
-change_method(struct json_object *params, struct methods_ctx *ctx, name_op_fn *op,
-              const char *event, bool is_port, struct rpc_error *error)
-{
-    char err[BRIDGE_ERRLEN];
-    const char *name;
-
-    if (one_string(params, "name", true, &name, error)) {
-        return error->code;
-    }
-    bool (*exists)(const struct bridge_set *, const char *) =
-        is_port ? bridge_port_exists : bridge_exists;
-    bool before = exists(ctx->bs, name);
-    int rc = op(ctx->bs, name, err);
-    if (exists(ctx->bs, name) != before) {
-        /* Done, even if it could not be saved. */
-        methods_notify(ctx, event, is_port ? name : NULL, is_port ? NULL : name);
-    }
-    return rc ? errno_error(error, rc, err) : 0;
-}
-
-#define CHANGE_METHOD(FUNC, OP, EVENT, IS_PORT)                              \
-    static int                                                               \
-    FUNC(void *conn, struct json_object *params, void *aux,                  \
-         struct json_object **result, struct rpc_error *error)               \
-    {                                                                        \
-        (void) conn; (void) result;                                          \
-        return change_method(params, aux, OP, EVENT, IS_PORT, error);        \
-    }
-
 #define NAME_METHOD(FUNC, KEY, REQUIRED, OP, QUERY)                          \
     static int                                                               \
     FUNC(void *conn, struct json_object *params, void *aux,                  \
@@ -231,16 +200,51 @@ change_method(struct json_object *params, struct methods_ctx *ctx, name_op_fn *o
                            error);                                           \
     }
 
-CHANGE_METHOD(m_bridge_del, bridge_del, "bridge_removed", false)
-CHANGE_METHOD(m_port_del, bridge_port_del, "port_removed", true)
+NAME_METHOD(m_bridge_del, "name", true, bridge_del, NULL)
+NAME_METHOD(m_port_del, "name", true, bridge_port_del, NULL)
 NAME_METHOD(m_port_list, "bridge", false, NULL, bridge_port_list_json)
 NAME_METHOD(m_port_show, "name", true, NULL, bridge_port_show_json)
 NAME_METHOD(m_port_stats, "name", false, NULL, bridge_port_stats_json)
 NAME_METHOD(m_port_stats_clear, "name", false, bridge_port_stats_clear, NULL)
 NAME_METHOD(m_fdb_show, "bridge", true, NULL, bridge_fdb_show_json)
 
-static struct json_object *normalize_options(struct json_object *,
-                                            struct rpc_error *);
+/* Gets params member "options" (an object whose values are strings,
+ * integers or booleans) into *options as a new object of strings; absent:
+ * an error if 'required', else *options = NULL.  Returns 0 or fills
+ * 'error'. */
+static int
+get_options(struct json_object *params, bool required, struct json_object **options,
+            struct rpc_error *error)
+{
+    struct json_object *in = params ? json_object_object_get(params, "options") : NULL;
+
+    *options = NULL;
+    if (!in) {
+        return required ? rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
+                                        "missing parameter \"options\"") : 0;
+    }
+    if (!json_object_is_type(in, json_type_object)) {
+        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "parameter \"options\" "
+                             "must be an object");
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_foreach(in, key, val) {
+        switch (json_object_get_type(val)) {
+        case json_type_string:
+        case json_type_int:
+        case json_type_boolean:
+            json_object_object_add(out, key,
+                                   json_object_new_string(json_object_get_string(val)));
+            break;
+        default:
+            json_object_put(out);
+            return rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "option \"%s\" must "
+                                 "be a string, integer or boolean", key);
+        }
+    }
+    *options = out;
+    return 0;
+}
 
 static int
 m_bridge_add(void *conn, struct json_object *params, void *aux,
@@ -249,23 +253,16 @@ m_bridge_add(void *conn, struct json_object *params, void *aux,
     struct methods_ctx *ctx = aux;
     char err[BRIDGE_ERRLEN];
     const char *name;
-    struct json_object *options = NULL, *o;
+    struct json_object *options;
     (void) conn; (void) result;
 
     if (check_params(params, PARAMS("name", "options"), error)
-        || get_string(params, "name", true, &name, error)) {
+        || get_string(params, "name", true, &name, error)
+        || get_options(params, false, &options, error)) {
         return error->code;
     }
-    if ((o = json_object_object_get(params, "options"))
-        && !(options = normalize_options(o, error))) {
-        return error->code;
-    }
-    bool existed = bridge_exists(ctx->bs, name);
     int rc = bridge_add(ctx->bs, name, options, err);
     json_object_put(options);
-    if (!existed && bridge_exists(ctx->bs, name)) {
-        methods_notify(ctx, "bridge_added", NULL, name);
-    }
     return rc ? errno_error(error, rc, err) : 0;
 }
 
@@ -282,35 +279,6 @@ m_bridge_list(void *conn, struct json_object *params, void *aux,
     return 0;
 }
 
-/* Converts an options object with string, integer or boolean values into a
- * new object of strings.  Returns NULL after filling 'error'. */
-static struct json_object *
-normalize_options(struct json_object *options, struct rpc_error *error)
-{
-    if (!json_object_is_type(options, json_type_object)) {
-        rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "parameter \"options\" must be "
-                      "an object");
-        return NULL;
-    }
-    struct json_object *out = json_object_new_object();
-    json_object_object_foreach(options, key, val) {
-        switch (json_object_get_type(val)) {
-        case json_type_string:
-        case json_type_int:
-        case json_type_boolean:
-            json_object_object_add(out, key,
-                                   json_object_new_string(json_object_get_string(val)));
-            break;
-        default:
-            rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "option \"%s\" must be a "
-                          "string, integer or boolean", key);
-            json_object_put(out);
-            return NULL;
-        }
-    }
-    return out;
-}
-
 static int
 m_port_add(void *conn, struct json_object *params, void *aux,
            struct json_object **result, struct rpc_error *error)
@@ -324,19 +292,12 @@ m_port_add(void *conn, struct json_object *params, void *aux,
     if (check_params(params, PARAMS("bridge", "name", "type", "options"), error)
         || get_string(params, "bridge", true, &bridge, error)
         || get_string(params, "name", true, &name, error)
-        || get_string(params, "type", true, &type, error)) {
+        || get_string(params, "type", true, &type, error)
+        || get_options(params, false, &options, error)) {
         return error->code;
     }
-    struct json_object *o = json_object_object_get(params, "options");
-    if (o && !(options = normalize_options(o, error))) {
-        return error->code;
-    }
-    bool existed = bridge_port_exists(ctx->bs, name);
     int rc = bridge_port_add(ctx->bs, bridge, name, type, options, err);
     json_object_put(options);
-    if (!existed && bridge_port_exists(ctx->bs, name)) {
-        methods_notify(ctx, "port_added", name, bridge);
-    }
     if (rc) {
         /* Includes "added but the configuration could not be saved". */
         return errno_error(error, rc, err);
@@ -374,18 +335,12 @@ m_port_set(void *conn, struct json_object *params, void *aux,
     struct methods_ctx *ctx = aux;
     char err[BRIDGE_ERRLEN];
     const char *name;
-    struct json_object *options = NULL, *o;
+    struct json_object *options;
     (void) conn;
 
     if (check_params(params, PARAMS("name", "options"), error)
-        || get_string(params, "name", true, &name, error)) {
-        return error->code;
-    }
-    if (!(o = json_object_object_get(params, "options"))) {
-        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
-                             "missing parameter \"options\"");
-    }
-    if (!(options = normalize_options(o, error))) {
+        || get_string(params, "name", true, &name, error)
+        || get_options(params, true, &options, error)) {
         return error->code;
     }
     int rc = bridge_port_set(ctx->bs, name, options, err);
