@@ -31,7 +31,7 @@ import os
 import stat
 import subprocess
 
-from vstest import VsTestCase, send_and_verify, wait_until
+from vstest import VsTestCase, add_bridge, send_and_verify, wait_until
 
 A_MAC = "02:00:00:00:00:0a"
 B_MAC = "02:00:00:00:00:0b"
@@ -79,11 +79,8 @@ class DaemonTest(VsTestCase):
 
     def test_crash_restart(self):
         d = self.daemon()
-        d.vsctl("add-br", "br0")
-        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
-        d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
-        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
-        d.wait_port_state("vhu0", "up", TIMEOUT)
+        add_bridge(d)
+        a = self.attach(d, "vhu0", A_MAC, "A")
         d.kill()                            # No cleanup: sockets stay behind.
         wait_until(lambda: not d.running(), TIMEOUT, "vswitchd to die")
         self.assertIn(d.vhost_sock("vhu0"), d.vhost_sockets())
@@ -91,10 +88,8 @@ class DaemonTest(VsTestCase):
 
         d.start()
         self.assertEqual(sorted(d.ports()), ["vhu0", "vhu1"])
-        a2 = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A2")
-        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
-        d.wait_port_state("vhu0", "up", TIMEOUT)
-        d.wait_port_state("vhu1", "up", TIMEOUT)
+        a2 = self.attach(d, "vhu0", A_MAC, "A2")
+        b = self.attach(d, "vhu1", B_MAC, "B", peer=A_MAC)
         a2.start_fwd()
         b.start_fwd()
         send_and_verify(d, a2, "vhu0", b, "vhu1", timeout=TIMEOUT)
@@ -249,13 +244,9 @@ class DaemonTest(VsTestCase):
 
     def test_set_port(self):
         d = self.daemon()
-        d.vsctl("add-br", "br0")
-        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
-        d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
-        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
-        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
-        d.wait_port_state("vhu0", "up", TIMEOUT)
-        d.wait_port_state("vhu1", "up", TIMEOUT)
+        add_bridge(d)
+        a = self.attach(d, "vhu0", A_MAC, "A")
+        b = self.attach(d, "vhu1", B_MAC, "B", peer=A_MAC)
         vid = d.vsctl_json("port-show", "vhu0")["vhost"]["vid"]
 
         # In place: the frontend stays connected and traffic still flows.
@@ -315,10 +306,8 @@ class DaemonTest(VsTestCase):
         self.assertEqual((stats["max_entries"], stats["ageing_time"]), (16, 1))
         d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
         d.vsctl("add-port", "br0", "vhu1", "type=vhost-user")
-        a = self.frontend(d.vhost_sock("vhu0"), A_MAC, name="A")
-        b = self.frontend(d.vhost_sock("vhu1"), B_MAC, name="B", peer=A_MAC)
-        d.wait_port_state("vhu0", "up", TIMEOUT)
-        d.wait_port_state("vhu1", "up", TIMEOUT)
+        a = self.attach(d, "vhu0", A_MAC, "A")
+        b = self.attach(d, "vhu1", B_MAC, "B", peer=A_MAC)
         a.start_fwd()
         b.start_fwd()
         send_and_verify(d, a, "vhu0", b, "vhu1", bursts=1, timeout=TIMEOUT)

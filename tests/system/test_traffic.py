@@ -17,7 +17,7 @@ every one of them.
 
 import unittest
 
-from vstest import VsTestCase, delta, send_and_verify, wait_until
+from vstest import VsTestCase, add_bridge, delta, send_and_verify, wait_until
 
 A_MAC = "02:00:00:00:00:0a"
 B_MAC = "02:00:00:00:00:0b"
@@ -33,9 +33,8 @@ class TrafficTest(VsTestCase):
 
     def setup_switch(self, ports=("vhu0", "vhu1")):
         d = self.daemon()
-        d.vsctl("add-br", "br0")
+        add_bridge(d, ports)
         for p in ports:
-            d.vsctl("add-port", "br0", p, "type=vhost-user")
             wait_until(lambda p=p: d.vhost_sock(p) in d.vhost_sockets(), 10,
                        "vhost socket of %s" % p)
         return d

@@ -808,6 +808,20 @@ class VsTestCase(unittest.TestCase):
             t.start()
         return t
 
+    def attach(self, d, port, mac, name, timeout=60, **kw):
+        """A frontend on vhost port 'port' of daemon 'd'; returns once the
+        switch reports the port up."""
+        t = self.frontend(d.vhost_sock(port), mac, name=name, **kw)
+        d.wait_port_state(port, "up", timeout)
+        return t
+
+
+def add_bridge(d, ports=("vhu0", "vhu1"), bridge="br0"):
+    """Creates 'bridge' on daemon 'd' with vhost-user server ports 'ports'."""
+    d.vsctl("add-br", bridge)
+    for p in ports:
+        d.vsctl("add-port", bridge, p, "type=vhost-user")
+
 
 # ---------------------------------------------------------------------------
 # traffic checks
