@@ -3,9 +3,9 @@
  * vsctl talks JSON-RPC 2.0 to vswitchd's control socket (one request object
  * per line over a unix stream socket, see Documentation/jsonrpc.md) and
  * prints the results either for humans (tables, OVS-like trees, key: value
- * lines; ctl/table.c does the column layout) or, with --format json, as the
+ * lines; lib/table.c does the column layout) or, with --format json, as the
  * method's result object unchanged.  The request encoder and the incremental
- * response decoder are the shared codec of vswitchd/rpc.h.
+ * response decoder are the shared codec of lib/rpc.h.
  *
  * One command table (vsctl_commands[]) drives dispatch, argument-count
  * checks, --help and list-commands, so they cannot disagree.  The whole run
@@ -30,8 +30,8 @@
 
 #include <json-c/json.h>
 
-#include "ctl/table.h"
-#include "vswitchd/rpc.h"
+#include "lib/table.h"
+#include "lib/rpc.h"
 
 #ifndef VSWITCH_VERSION
 #define VSWITCH_VERSION "0.1.0"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define VLOG_MODULE "bridge"
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 #include "vswitchd/config.h"
 #include "datapath/datapath.h"
 #include "datapath/fdb.h"

@@ -8,7 +8,7 @@
  * rename, fsync of the directory) so that a crash at any point leaves either
  * the old or the new file. */
 #include "vswitchd/config.h"
-#include "vswitchd/fsutil.h"
+#include "lib/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -30,14 +30,14 @@
 #include <rte_version.h>
 
 #define VLOG_MODULE "vswitchd"
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 #include "vswitchd/bridge.h"
 #include "vswitchd/config.h"
-#include "vswitchd/fsutil.h"
+#include "lib/fsutil.h"
 #include "vswitchd/methods.h"
 #include "vswitchd/options.h"
-#include "vswitchd/rpc.h"
-#include "vswitchd/rpc-server.h"
+#include "lib/rpc.h"
+#include "lib/rpc-server.h"
 #include "datapath/datapath.h"
 #include "vhost/vhost-port.h"
 

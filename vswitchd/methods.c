@@ -10,8 +10,8 @@
 #include <rte_version.h>
 
 #include "vswitchd/bridge.h"
-#include "vswitchd/rpc.h"
-#include "vswitchd/rpc-server.h"
+#include "lib/rpc.h"
+#include "lib/rpc-server.h"
 #include "datapath/datapath.h"
 
 /* Maps a bridge/datapath errno to a JSON-RPC error. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 
 #define DEFAULT_RUNDIR   "/run/vswitch"
 #define DEFAULT_STATEDIR "/var/lib/vswitch"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "vswitchd/options.h"
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 
 #define PARSE(o, ...)                                                        \
     ({                                                                       \

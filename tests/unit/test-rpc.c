@@ -1,5 +1,5 @@
-/* test-rpc - Check suite for vswitchd/rpc.c (decoder, dispatcher, builders)
- * and vswitchd/rpc-server.c (the unix socket server, driven through a real
+/* test-rpc - Check suite for lib/rpc.c (decoder, dispatcher, builders)
+ * and lib/rpc-server.c (the unix socket server, driven through a real
  * event_base and plain non-blocking client sockets).
  *
  * Server tests never sleep: they run the loop with EVLOOP_NONBLOCK and wait
@@ -23,8 +23,8 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "vswitchd/rpc-server.h"
-#include "vswitchd/rpc.h"
+#include "lib/rpc-server.h"
+#include "lib/rpc.h"
 
 #define WAIT_SECONDS 10
 

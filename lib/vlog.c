@@ -1,5 +1,5 @@
 /* vlog - see vlog.h. */
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -30,7 +30,7 @@
  * So the decoder runs its own lexical pre-check over every byte (strict UTF-8,
  * no control characters in strings, only JSON's bytes outside strings) and
  * leaves VALIDATE_UTF8 off. */
-#include "vswitchd/rpc.h"
+#include "lib/rpc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -43,7 +43,7 @@
 #include <string.h>
 
 #define VLOG_MODULE "rpc"
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 
 /* ---------------------------------------------------------------------- */
 /* Errors and message builders. */

@@ -19,7 +19,7 @@
  *
  * SIGPIPE: bufferevents write with writev(), so the daemon ignores SIGPIPE;
  * rpc_server_destroy() writes with MSG_NOSIGNAL itself. */
-#include "vswitchd/rpc-server.h"
+#include "lib/rpc-server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,10 +37,10 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "vswitchd/rpc.h"
+#include "lib/rpc.h"
 
 #define VLOG_MODULE "rpc"
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 
 #define RPC_SERVER_MAX_CONNS 256
 #define RPC_SERVER_MAX_OUTPUT (16u * 1024 * 1024)

@@ -1,5 +1,5 @@
 /* fsutil - see fsutil.h. */
-#include "vswitchd/fsutil.h"
+#include "lib/fsutil.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -3,7 +3,7 @@
  * Cells are stored as heap strings in one flat array, row-major, with
  * 'n_columns' entries per row; a NULL cell prints as empty. */
 /* _GNU_SOURCE (vasprintf) comes from the build. */
-#include "ctl/table.h"
+#include "lib/table.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -4,12 +4,12 @@
  * Cells are added left to right with table_add_cell(); table_print() sizes
  * every column to its widest cell or heading and prints the heading line
  * followed by the rows, columns separated by two spaces, no trailing blanks.
- * Used by ctl/vsctl.c only; it knows nothing about JSON or JSON-RPC.
+ * Used by vsctl; it knows nothing about JSON or JSON-RPC.
  *
  * Memory allocation failures abort the program (this is a short-lived
  * command-line tool). */
-#ifndef VSWITCH_CTL_TABLE_H
-#define VSWITCH_CTL_TABLE_H 1
+#ifndef VSWITCH_TABLE_H
+#define VSWITCH_TABLE_H 1
 
 #include <stdio.h>
 
