@@ -15,10 +15,11 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
 #define VLOG_MODULE "datapath"
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 #include "datapath/fdb.h"
 #include "datapath/pmd.h"
 
@@ -48,7 +49,10 @@ struct datapath {
     bool pmds_stopped;
     unsigned fdb_serial;                /* Makes rte_hash names unique. */
     struct dp_port_ctl *ports[DP_MAX_PORTS];
+    uint8_t port_gen[DP_MAX_PORTS];     /* Generation of each port number. */
+    unsigned next_port_no;              /* Where the search for a free one starts. */
     struct dp_bridge *bridges[DP_MAX_BRIDGES];
+    struct rte_mempool *mp;
 };
 
 static const char *const drop_names[DP_N_DROPS] = {
@@ -138,6 +142,7 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         return -ENOMEM;
     }
     dp->n_pmds = params->n_pmds;
+    dp->mp = params->mp;
 
     size_t sz = rte_rcu_qsbr_get_memsize(DP_MAX_PMDS);
     dp->qsbr = rte_zmalloc("dp_qsbr", sz, RTE_CACHE_LINE_SIZE);
@@ -319,15 +324,22 @@ int
 dp_port_create(struct datapath *dp, const char *name, const struct dp_port_ops *ops,
                void *priv, uint16_t n_rxq, struct dp_port **portp)
 {
-    unsigned no;
-    for (no = 0; no < DP_MAX_PORTS && dp->ports[no]; no++) {
-        continue;
+    if (!n_rxq || n_rxq > DP_MAX_QUEUES) {
+        return -EINVAL;
+    }
+    /* Numbers are handed out round-robin, so one is reused only after all
+     * others were; with the generation that makes a stale FDB entry
+     * pointing at a reused number need 65536 port creations. */
+    unsigned no = DP_MAX_PORTS;
+    for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+        unsigned cand = (dp->next_port_no + i) % DP_MAX_PORTS;
+        if (!dp->ports[cand]) {
+            no = cand;
+            break;
+        }
     }
     if (no == DP_MAX_PORTS) {
         return -ENOSPC;
-    }
-    if (!n_rxq || n_rxq > DP_MAX_QUEUES) {
-        return -EINVAL;
     }
     struct dp_port_ctl *pc = rte_zmalloc("dp_port", sizeof *pc, RTE_CACHE_LINE_SIZE);
     if (!pc) {
@@ -336,6 +348,8 @@ dp_port_create(struct datapath *dp, const char *name, const struct dp_port_ops *
     pc->port.ops = ops;
     pc->port.priv = priv;
     pc->port.port_no = (uint16_t) no;
+    pc->port.fdb_id = DP_FDB_ID(no, ++dp->port_gen[no]);
+    dp->next_port_no = (no + 1) % DP_MAX_PORTS;
     pc->port.n_rxq = n_rxq;
     snprintf(pc->port.name, sizeof pc->port.name, "%s", name);
     dp->ports[no] = pc;
@@ -374,8 +388,10 @@ dp_port_detach(struct datapath *dp, struct dp_port *port)
     }
     pc->bridge = NULL;
     datapath_publish(dp);
-    /* No PMD polls or sends to the port any more: forget what it learned. */
-    fdb_flush_port(br->fdb, port->port_no);
+    /* No PMD polls or sends to the port any more: forget what it learned.
+     * (Should concurrent learning make the flush miss an entry, its stale
+     * generation keeps it from matching a port that reuses the number.) */
+    fdb_flush_port(br->fdb, port->fdb_id);
 }
 
 void
@@ -425,6 +441,19 @@ void
 dp_port_clear_stats(struct dp_port *port)
 {
     stats_sum(port, &port_ctl(port)->baseline);
+}
+
+struct rte_mempool *
+datapath_mempool(const struct datapath *dp)
+{
+    return dp->mp;
+}
+
+void
+datapath_get_mbuf_usage(const struct datapath *dp, unsigned *total, unsigned *in_use)
+{
+    *total = dp->mp ? dp->mp->size : 0;
+    *in_use = dp->mp ? rte_mempool_in_use_count(dp->mp) : 0;
 }
 
 unsigned

@@ -19,9 +19,11 @@
 struct datapath;
 struct dp_bridge;
 struct fdb;
+struct rte_mempool;
 struct rte_rcu_qsbr;
 
 struct datapath_params {
+    struct rte_mempool *mp;       /* Packet buffers (created by the daemon). */
     const unsigned *pmd_lcores;   /* EAL lcore ids of the PMD threads. */
     const unsigned *pmd_cores;    /* Their CPU numbers, for display. */
     unsigned n_pmds;              /* 1..DP_MAX_PMDS. */
@@ -42,6 +44,11 @@ void datapath_stop_pmds(struct datapath *);
  * still uses anything it could see before the call.  Must not be called by a
  * PMD or while holding a lock a PMD takes. */
 void datapath_synchronize(struct datapath *);
+
+/* The packet pool given at creation. */
+struct rte_mempool *datapath_mempool(const struct datapath *);
+/* Size of the packet pool and mbufs currently taken from it. */
+void datapath_get_mbuf_usage(const struct datapath *, unsigned *total, unsigned *in_use);
 
 /* Milliseconds of the clock PMDs use for FDB timestamps. */
 uint64_t datapath_now_ms(void);
@@ -64,6 +71,8 @@ void datapath_run_ageing(struct datapath *);
  * visible to PMDs); dp_port_attach() publishes it on 'br' and polls its
  * 'n_rxq' queues; dp_port_detach() unpublishes it, waits for the PMDs, and
  * flushes its FDB entries; dp_port_destroy() frees a detached port.
+ * Port numbers are handed out round-robin; 'fdb_id' (what the FDB stores)
+ * adds a generation, so no two ports ever have the same one in practice.
  * dp_port_create() returns 0 or a negative errno (-ENOSPC: no free port
  * number); the others cannot fail. */
 int dp_port_create(struct datapath *, const char *name,

@@ -24,6 +24,14 @@
 #define DP_BURST       32
 #define DP_NAME_MAX    16       /* Port/bridge names: 15 chars + NUL. */
 
+/* What the FDB stores for a port: its number in the low 8 bits and, above,
+ * a generation that changes each time the number is given to a new port, so
+ * that an entry a flush missed never sends a deleted port's traffic to the
+ * port that reuses its number. */
+#define DP_FDB_ID_PORT_BITS 8
+#define DP_FDB_ID(PORT_NO, GEN) ((uint16_t) ((PORT_NO) | ((GEN) << DP_FDB_ID_PORT_BITS)))
+#define DP_FDB_ID_PORT_NO(ID)   ((uint16_t) ((ID) & (DP_MAX_PORTS - 1)))
+
 /* Every drop reason, as (enum suffix, counter name).  The counter name is the
  * JSON key in port.stats; names starting with "rx_" add up to rx_dropped,
  * "tx_" to tx_dropped. */
@@ -74,12 +82,15 @@ struct dp_port_ops {
 
 struct fdb;
 
+_Static_assert(DP_MAX_PORTS == 1 << DP_FDB_ID_PORT_BITS, "FDB ids pack port numbers");
+
 struct dp_port {
     /* Read-mostly, set before publication and constant afterwards. */
     const struct dp_port_ops *ops;
     void *priv;                  /* Port type's state. */
     struct fdb *fdb;             /* Owning bridge's FDB. */
     uint16_t port_no;
+    uint16_t fdb_id;             /* DP_FDB_ID(port_no, generation). */
     uint16_t bridge_idx;
     uint16_t n_rxq;
     char name[DP_NAME_MAX];

@@ -80,7 +80,8 @@ pmd_flood(struct pmd *pmd, const struct dp_snapshot *snap,
         return;
     }
     if (n_out > 1) {
-        rte_mbuf_refcnt_update(m, (int16_t) (n_out - 1));
+        /* Every segment: each output frees the whole chain. */
+        rte_pktmbuf_refcnt_update(m, (int16_t) (n_out - 1));
     }
     for (unsigned i = 0; i < list->n; i++) {
         uint16_t port_no = list->port_no[i];
@@ -124,7 +125,7 @@ pmd_switch(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port *in,
 
         const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
         if (!have_src || !rte_is_same_ether_addr(&eth->src_addr, &last_src)) {
-            fdb_learn(fdb, &eth->src_addr, 0, in->port_no, now_ms);
+            fdb_learn(fdb, &eth->src_addr, 0, in->fdb_id, now_ms);
             rte_ether_addr_copy(&eth->src_addr, &last_src);
             have_src = true;
         }
@@ -137,14 +138,18 @@ pmd_switch(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port *in,
             }
             int out = last_out;
             if (out >= 0) {
-                if (unlikely(out == in->port_no)) {
+                if (unlikely(out == in->fdb_id)) {
                     st->drops[DP_DROP_RX_HAIRPIN]++;
                     rte_pktmbuf_free(m);
                     continue;
                 }
-                const struct dp_port *outp = snap->ports[out];
-                if (likely(outp && outp->bridge_idx == in->bridge_idx)) {
-                    pmd_enqueue(pmd, snap, (uint16_t) out, m);
+                /* An entry learned by a port that is gone, even one whose
+                 * number was reused since, has a stale generation: flood. */
+                uint16_t out_no = DP_FDB_ID_PORT_NO(out);
+                const struct dp_port *outp = snap->ports[out_no];
+                if (likely(outp && outp->fdb_id == out
+                           && outp->bridge_idx == in->bridge_idx)) {
+                    pmd_enqueue(pmd, snap, out_no, m);
                     continue;
                 }
             }

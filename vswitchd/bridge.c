@@ -111,7 +111,7 @@ static const struct port *
 port_find_by_no(const struct bridge *br, int port_no)
 {
     for (unsigned j = 0; j < br->n_ports; j++) {
-        if (br->ports[j]->dp->port_no == port_no) {
+        if (br->ports[j]->dp->fdb_id == port_no) {
             return br->ports[j];
         }
     }

@@ -391,6 +391,7 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         lcores[i] = i + 1;
     }
     struct datapath_params dpp = {
+        .mp = vs->mp,
         .pmd_lcores = lcores,
         .pmd_cores = o->pmd_cores,
         .n_pmds = o->n_pmd_cores,
@@ -427,7 +428,7 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         return -ENOMEM;
     }
     vs->methods = (struct methods_ctx) {
-        .bs = vs->bs, .dp = vs->dp, .mp = vs->mp,
+        .bs = vs->bs, .dp = vs->dp,
         .shutdown = request_shutdown, .shutdown_aux = vs,
     };
     if ((rc = methods_register(vs->dispatcher, &vs->methods))) {

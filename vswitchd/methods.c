@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <rte_mempool.h>
 #include <rte_version.h>
 
 #include "vswitchd/bridge.h"
@@ -379,9 +378,10 @@ m_pmd_stats(void *conn, struct json_object *params, void *aux,
         json_object_array_add(pmds, o);
     }
     struct json_object *mbufs = json_object_new_object();
-    json_object_object_add(mbufs, "total", json_object_new_uint64(ctx->mp->size));
-    json_object_object_add(mbufs, "in_use",
-                           json_object_new_uint64(rte_mempool_in_use_count(ctx->mp)));
+    unsigned total, in_use;
+    datapath_get_mbuf_usage(ctx->dp, &total, &in_use);
+    json_object_object_add(mbufs, "total", json_object_new_uint64(total));
+    json_object_object_add(mbufs, "in_use", json_object_new_uint64(in_use));
     *result = json_object_new_object();
     json_object_object_add(*result, "pmds", pmds);
     json_object_object_add(*result, "mbufs", mbufs);

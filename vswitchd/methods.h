@@ -9,12 +9,10 @@ struct bridge_set;
 struct datapath;
 struct rpc_dispatcher;
 struct rpc_server;
-struct rte_mempool;
 
 struct methods_ctx {
     struct bridge_set *bs;
     struct datapath *dp;
-    struct rte_mempool *mp;
     struct rpc_dispatcher *dispatcher;
     struct rpc_server *server;      /* For events; may be NULL until set. */
     /* Called by system.shutdown after the response is queued. */
