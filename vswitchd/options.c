@@ -246,6 +246,37 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
     return 0;
 }
 
+/* The PCI allow-list entry EAL gets unless the user gave a device policy of
+ * their own: an address no machine has (domain ffff, bus ff, device 1f,
+ * function 7).  With an allow list, EAL scans and probes only the listed
+ * devices at start, so it grabs no NIC that no port names; rte_dev_probe()
+ * of a PCI address later still works (the hot-plugged address gets its own
+ * allow entry), which --no-pci would make impossible. */
+#define EAL_ALLOW_NOTHING "ffff:ff:1f.7"
+
+/* True if the extra EAL arguments set a PCI device policy themselves
+ * (-a/--allow, -b/--block or --no-pci); EAL refuses an allow list together
+ * with a block list. */
+static bool
+extra_sets_pci_policy(const struct vswitchd_options *o)
+{
+    static const char *const opts[] = { "-a", "--allow", "-b", "--block",
+                                         "--no-pci" };
+
+    for (int i = 0; i < o->n_extra; i++) {
+        const char *a = o->extra[i];
+        for (size_t j = 0; j < sizeof opts / sizeof opts[0]; j++) {
+            size_t len = strlen(opts[j]);
+            /* "-a X", "-aX", "--allow X", "--allow=X". */
+            if (!strncmp(a, opts[j], len)
+                && (!a[len] || a[len] == '=' || opts[j][1] != '-')) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Appends one printf-formatted argument.  Returns 0 or -E2BIG. */
 static int __attribute__((format(printf, 2, 3)))
 eal_push(struct eal_args *ea, const char *fmt, ...)
@@ -325,6 +356,9 @@ options_eal_args(const struct vswitchd_options *o, bool use_huge, unsigned n_cpu
     static const char *const eal_levels[] = { "error", "warning", "notice", "info" };
     int lvl = o->log_level < 0 ? 0 : o->log_level > 3 ? 3 : o->log_level;
     err |= eal_push(ea, "--log-level=%s", eal_levels[lvl]);
+    if (!extra_sets_pci_policy(o)) {
+        err |= eal_push(ea, "--allow=%s", EAL_ALLOW_NOTHING);
+    }
     for (int i = 0; i < o->n_extra; i++) {
         err |= eal_push(ea, "%s", o->extra[i]);
     }

@@ -159,6 +159,8 @@ START_TEST(test_eal_args)
     ck_assert_ptr_nonnull(find_arg(&ea, "-m"));
     ck_assert_str_eq(ea.argv[ea.argc - 1], "--no-pci");
     ck_assert_ptr_null(ea.argv[ea.argc]);
+    /* The user's --no-pci replaces our allow list. */
+    ck_assert_ptr_null(find_arg(&ea, "--allow"));
 
     /* Same rundir -> same prefix; different rundir -> different prefix. */
     ck_assert_int_eq(options_eal_args(&o, true, 2, &ea2), 0);
@@ -169,6 +171,45 @@ START_TEST(test_eal_args)
     ck_assert_str_ne(find_arg(&ea, "--file-prefix="), find_arg(&ea2, "--file-prefix="));
     /* All CPUs poll: the main lcore floats over all of them. */
     ck_assert_str_eq(find_arg(&ea2, "--lcores="), "--lcores=0@(0-1),1@0,2@1");
+}
+END_TEST
+
+/* Without a PCI policy of the user's, EAL gets an allow list that matches
+ * no device, so it probes nothing at start; the user's own -a/--allow,
+ * -b/--block or --no-pci replace it (EAL refuses -a with -b). */
+START_TEST(test_eal_allow_nothing)
+{
+    struct vswitchd_options o;
+    struct eal_args ea;
+
+    clear_env();
+    ck_assert_int_eq(PARSE(&o, "--rundir", "/a"), 0);
+    ck_assert_int_eq(options_eal_args(&o, true, 2, &ea), 0);
+    ck_assert_str_eq(find_arg(&ea, "--allow"), "--allow=ffff:ff:1f.7");
+    ck_assert_ptr_null(find_arg(&ea, "--no-pci"));
+
+    static const char *const policies[][2] = {
+        { "-a", "0000:00:09.0" }, { "-a0000:00:09.0", NULL },
+        { "--allow", "0000:00:09.0" }, { "--allow=0000:00:09.0", NULL },
+        { "-b", "0000:00:09.0" }, { "--block=0000:00:09.0", NULL },
+        { "--no-pci", NULL },
+    };
+    for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+        char *argv[] = { "vswitchd", "--rundir", "/a", "--", (char *) policies[i][0],
+                         (char *) policies[i][1], NULL };
+        int argc = policies[i][1] ? 6 : 5;
+        ck_assert_int_eq(options_parse(argc, argv, &o, err, sizeof err), 0);
+        ck_assert_int_eq(options_eal_args(&o, true, 2, &ea), 0);
+        ck_assert_msg(!find_arg(&ea, "--allow=ffff"), "allow list added despite %s",
+                      policies[i][0]);
+        ck_assert_str_eq(ea.argv[ea.argc - (policies[i][1] ? 2 : 1)], policies[i][0]);
+    }
+
+    /* Other extra arguments keep it. */
+    char *argv[] = { "vswitchd", "--", "--vdev", "net_null0", "--allocate", NULL };
+    ck_assert_int_eq(options_parse(5, argv, &o, err, sizeof err), 0);
+    ck_assert_int_eq(options_eal_args(&o, true, 2, &ea), 0);
+    ck_assert_str_eq(find_arg(&ea, "--allow"), "--allow=ffff:ff:1f.7");
 }
 END_TEST
 
@@ -183,6 +224,7 @@ main(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_cpu_list);
     tcase_add_test(tc, test_eal_args);
+    tcase_add_test(tc, test_eal_allow_nothing);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
