@@ -1,0 +1,777 @@
+/* ethdev-dev - one rte_ethdev used as a vswitch port.  See ethdev-dev.h.
+ *
+ * DPDK's event callbacks carry only what we registered them with, and the
+ * port classes have no context argument, so the module keeps its state in
+ * one file-scope context: the port environment (set once by
+ * ethdev_dev_init()) and the list of open devices (main thread only). */
+#include "ethdev/ethdev-dev.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
+#include <rte_ethdev.h>
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_pci.h>
+#include <rte_spinlock.h>
+
+#define VLOG_MODULE "ethdev"
+#include "lib/vlog.h"
+#include "datapath/port-provider.h"
+#include "ethdev/ethdev-port-core.h"
+
+#define ETHDEV_DEVARGS_MAX 1024
+
+struct ethdev_dev {
+    struct ethdev_dp dp;            /* First: the dp_port's 'priv'. */
+
+    /* Constant after ethdev_dev_open(). */
+    char name[DP_NAME_MAX];
+    char devargs[ETHDEV_DEVARGS_MAX];
+    char devname[RTE_DEV_NAME_MAX_LEN];
+    char backend[16];               /* Internal ports only. */
+    char driver[32];
+    struct rte_device *rdev;
+    bool probed;                    /* We hot-plugged it: we unplug it. */
+    bool lsc;                       /* Link-state interrupt callback armed. */
+    bool rmv;                       /* Removal interrupt callback armed. */
+    uint16_t rxq_size;
+    uint16_t txq_size;
+
+    /* Link state as last reported, by the interrupt thread (callbacks) or
+     * the main thread (polling). */
+    rte_spinlock_t link_lock;
+    bool link_up;                   /* Under 'link_lock'. */
+    bool removed;                   /* Atomic: the device was unplugged
+                                     * under us (RTE_ETH_EVENT_INTR_RMV). */
+
+    LIST_ENTRY(ethdev_dev) node;    /* In ctx.devs. */
+};
+
+static struct {
+    const struct port_env *env;
+    LIST_HEAD(, ethdev_dev) devs;
+} ctx;
+
+/* Rate limiting of log lines that devices (link flaps) can trigger: at most
+ * RL_BURST lines per RL_WINDOW_S seconds.  Any thread. */
+#define RL_BURST    10
+#define RL_WINDOW_S 10
+
+struct ratelimit {
+    uint64_t window;
+    unsigned n;
+};
+
+static bool
+ratelimit_ok(struct ratelimit *rl)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t window = (uint64_t) ts.tv_sec / RL_WINDOW_S + 1;
+    if (__atomic_exchange_n(&rl->window, window, __ATOMIC_RELAXED) != window) {
+        __atomic_store_n(&rl->n, 0, __ATOMIC_RELAXED);
+    }
+    return __atomic_add_fetch(&rl->n, 1, __ATOMIC_RELAXED) <= RL_BURST;
+}
+
+static struct ratelimit link_rl;
+
+/* Writes a printf-formatted message into 'err' (PORT_ERRLEN bytes) and
+ * returns 'code'. */
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, int code, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(err, PORT_ERRLEN, fmt, args);
+    va_end(args);
+    return code;
+}
+
+/* DPDK's ethdev and EAL calls return 0 or a negative errno, but pass on
+ * what drivers return, and drivers often return -1 whatever the cause.
+ * Returns the negative errno for 'rc' (-1: -EIO; positive: -EIO). */
+static int
+dpdk_errno(int rc)
+{
+    return rc < 0 && rc != -1 ? rc : -EIO;
+}
+
+/* Describes failure 'rc' (as returned by a DPDK call) for a user. */
+static const char *
+dpdk_strerror(int rc)
+{
+    return rc < 0 && rc != -1 ? strerror(-rc)
+                              : "the driver refused (its reason is logged above)";
+}
+
+int
+ethdev_dev_init(const struct port_env *env)
+{
+    if (!ctx.env) {
+        ctx.env = env;
+        LIST_INIT(&ctx.devs);
+    }
+    return 0;
+}
+
+int
+ethdev_dev_parse_devargs(const char *devargs, char *name, char *bus, size_t size,
+                         char *why, size_t whylen)
+{
+    struct rte_devargs da;
+    int rc;
+
+    memset(&da, 0, sizeof da);
+    rc = rte_devargs_parse(&da, devargs);
+    if (rc || !da.bus || !da.name[0]) {
+        rte_devargs_reset(&da);
+        snprintf(why, whylen, "no bus or driver knows device \"%s\" (expected a "
+                 "PCI address such as 0000:00:09.0 or a vdev such as "
+                 "net_tap0,iface=tap0)", devargs);
+        return rc < 0 ? rc : -EINVAL;
+    }
+    const char *bus_name = rte_bus_name(da.bus);
+    snprintf(bus, size, "%s", bus_name);
+    if (!strcmp(bus_name, "pci")) {
+        /* "00:09.0" and "0000:00:09.0" are the same device. */
+        struct rte_pci_addr addr;
+        if (rte_pci_addr_parse(da.name, &addr)) {
+            snprintf(why, whylen, "\"%s\" is not a PCI address", da.name);
+            rte_devargs_reset(&da);
+            return -EINVAL;
+        }
+        rte_pci_device_name(&addr, name, size);
+    } else {
+        snprintf(name, size, "%s", da.name);
+    }
+    rte_devargs_reset(&da);
+    return 0;
+}
+
+const char *
+ethdev_dev_user(const char *devname)
+{
+    struct ethdev_dev *dev;
+
+    LIST_FOREACH(dev, &ctx.devs, node) {
+        if (!strcmp(dev->devname, devname)) {
+            return dev->name;
+        }
+    }
+    return NULL;
+}
+
+/* Drivers that create a kernel netdev named by their "iface" argument
+ * (net_tap, net_tun; net_virtio_user on /dev/vhost-net creates a tap) would
+ * attach to, or fail on, an existing interface of that name: refuse it
+ * first, with a clear message.  Returns 0 or -EEXIST (reason in 'why'). */
+static int
+check_iface(const char *devargs, const char *devname, char *why, size_t whylen)
+{
+    static const char *const drivers[] = { "net_tap", "net_tun", "net_virtio_user" };
+    bool creates_netdev = false;
+
+    for (size_t i = 0; i < RTE_DIM(drivers); i++) {
+        if (!strncmp(devname, drivers[i], strlen(drivers[i]))) {
+            creates_netdev = true;
+        }
+    }
+    const char *args = strchr(devargs, ',');
+    if (!creates_netdev || !args) {
+        return 0;
+    }
+    struct rte_kvargs *kv = rte_kvargs_parse(args + 1, NULL);
+    if (!kv) {
+        return 0;               /* The driver will say what is wrong. */
+    }
+    const char *iface = rte_kvargs_get(kv, "iface");
+    int rc = 0;
+    if (iface && if_nametoindex(iface)) {
+        snprintf(why, whylen, "a kernel interface named %s exists already", iface);
+        rc = -EEXIST;
+    }
+    rte_kvargs_free(kv);
+    return rc;
+}
+
+/* Finds the first ethdev of device 'devname'.  Returns 0 and *port_id, or
+ * -ENODEV. */
+static int
+find_ethdev(const char *devname, uint16_t *port_id)
+{
+    uint16_t pid;
+
+    RTE_ETH_FOREACH_DEV(pid) {
+        struct rte_eth_dev_info info;
+        if (!rte_eth_dev_info_get(pid, &info) && info.device
+            && !strcmp(rte_dev_name(info.device), devname)) {
+            *port_id = pid;
+            return 0;
+        }
+    }
+    return -ENODEV;
+}
+
+/* Picks a descriptor count within the device's limits 'lim': 'want', which
+ * must fit (else -EINVAL and a message about option 'what'), or if 0 the
+ * default rounded into the limits. */
+static int
+desc_count(const char *port, const char *what, uint16_t want,
+           const struct rte_eth_desc_lim *lim, uint16_t *out, char *err)
+{
+    unsigned align = lim->nb_align ? lim->nb_align : 1;
+    unsigned max = lim->nb_max ? lim->nb_max : UINT16_MAX;
+    unsigned min = RTE_MAX(lim->nb_min, 1u);
+
+    if (want) {
+        if (want < min || want > max || want % align) {
+            char mult[32] = "";
+            if (align > 1) {
+                snprintf(mult, sizeof mult, " in multiples of %u", align);
+            }
+            return fail(err, -EINVAL, "port \"%s\": %s=%u: the device accepts "
+                        "%u to %u%s", port, what, want, min, max, mult);
+        }
+        *out = want;
+        return 0;
+    }
+    unsigned n = RTE_MIN(RTE_MAX((unsigned) ETHDEV_DEFAULT_QUEUE_SIZE, min), max);
+    n -= n % align;
+    if (n < min) {
+        n += align;
+    }
+    *out = (uint16_t) n;
+    return 0;
+}
+
+/* Device event callback, on DPDK's interrupt thread. */
+static int link_event_cb(uint16_t port_id, enum rte_eth_event_type type,
+                         void *arg, void *ret_param);
+
+/* Records link state 'up' and, if it changed, reports it as an event (and
+ * a rate-limited log line; 'why' may add a reason).  Any thread; takes the
+ * link lock (never held for long). */
+static void
+report_link(struct ethdev_dev *dev, bool up, const char *why)
+{
+    rte_spinlock_lock(&dev->link_lock);
+    bool changed = dev->link_up != up;
+    dev->link_up = up;
+    if (changed && ctx.env && ctx.env->event) {
+        ctx.env->event(ctx.env->event_aux, dev->name, up ? "link_up" : "link_down");
+    }
+    rte_spinlock_unlock(&dev->link_lock);
+    if (changed && ratelimit_ok(&link_rl)) {
+        VLOG_INFO("%s: link %s%s", dev->name, up ? "up" : "down", why ? why : "");
+    }
+}
+
+static int
+link_event_cb(uint16_t port_id, enum rte_eth_event_type type, void *arg,
+              void *ret_param)
+{
+    struct ethdev_dev *dev = arg;
+    struct rte_eth_link link;
+
+    (void) ret_param;
+    if (type == RTE_ETH_EVENT_INTR_RMV) {
+        __atomic_store_n(&dev->removed, true, __ATOMIC_RELEASE);
+        report_link(dev, false, " (device removed)");
+    } else if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
+               && !rte_eth_link_get_nowait(port_id, &link)) {
+        report_link(dev, link.link_status == RTE_ETH_LINK_UP, NULL);
+    }
+    return 0;
+}
+
+/* Unregisters our callback for 'event', waiting for it to return if the
+ * interrupt thread is running it (which never waits on the main thread). */
+static void
+unregister_cb(struct ethdev_dev *dev, enum rte_eth_event_type event)
+{
+    int rc;
+
+    while ((rc = rte_eth_dev_callback_unregister(dev->dp.port_id, event,
+                                                 link_event_cb, dev)) == -EAGAIN) {
+        usleep(100);
+    }
+}
+
+static void
+unregister_cbs(struct ethdev_dev *dev)
+{
+    if (dev->lsc) {
+        unregister_cb(dev, RTE_ETH_EVENT_INTR_LSC);
+        dev->lsc = false;
+    }
+    if (dev->rmv) {
+        unregister_cb(dev, RTE_ETH_EVENT_INTR_RMV);
+        dev->rmv = false;
+    }
+}
+
+/* Configures the ethdev with the queues in 'dev', sets up its queues, arms
+ * the event callbacks ('lsc': link-state interrupts, if the device has
+ * them) and starts it.  Returns 0 or a negative errno with a message in
+ * 'err'; on failure the callbacks are unregistered and the device is
+ * stopped. */
+static int
+configure_and_start(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
+                    bool lsc, char *err)
+{
+    uint16_t pid = dev->dp.port_id;
+    struct rte_eth_conf conf;
+    int rc;
+
+    memset(&conf, 0, sizeof conf);
+    uint64_t rss = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP)
+                   & info->flow_type_rss_offloads;
+    if (dev->dp.n_rxq > 1 && rss) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = rss;
+    }
+    /* Flooded and jumbo frames can be mbuf chains. */
+    conf.txmode.offloads = info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    conf.intr_conf.lsc = lsc;
+    conf.intr_conf.rmv = (*info->dev_flags & RTE_ETH_DEV_INTR_RMV) != 0;
+
+    rc = rte_eth_dev_configure(pid, dev->dp.n_rxq, dev->dp.n_txq, &conf);
+    if (rc) {
+        return fail(err, dpdk_errno(rc), "port \"%s\": cannot configure %s "
+                    "with %u rx and %u tx queues: %s", dev->name, dev->devname,
+                    dev->dp.n_rxq, dev->dp.n_txq, dpdk_strerror(rc));
+    }
+    int socket = rte_eth_dev_socket_id(pid);
+    for (uint16_t q = 0; q < dev->dp.n_rxq; q++) {
+        rc = rte_eth_rx_queue_setup(pid, q, dev->rxq_size, (unsigned) socket, NULL,
+                                    ctx.env->mp);
+        if (rc) {
+            return fail(err, dpdk_errno(rc), "port \"%s\": cannot set up rx "
+                        "queue %u (%u descriptors) of %s: %s", dev->name, q,
+                        dev->rxq_size, dev->devname, dpdk_strerror(rc));
+        }
+    }
+    for (uint16_t q = 0; q < dev->dp.n_txq; q++) {
+        rc = rte_eth_tx_queue_setup(pid, q, dev->txq_size, (unsigned) socket, NULL);
+        if (rc) {
+            return fail(err, dpdk_errno(rc), "port \"%s\": cannot set up tx "
+                        "queue %u (%u descriptors) of %s: %s", dev->name, q,
+                        dev->txq_size, dev->devname, dpdk_strerror(rc));
+        }
+    }
+
+    /* Before the start: the link may come up during it. */
+    if (lsc && !rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_INTR_LSC,
+                                              link_event_cb, dev)) {
+        dev->lsc = true;
+    }
+    if (conf.intr_conf.rmv && !rte_eth_dev_callback_register(pid, RTE_ETH_EVENT_INTR_RMV,
+                                                             link_event_cb, dev)) {
+        dev->rmv = true;
+    }
+    rc = rte_eth_dev_start(pid);
+    if (rc) {
+        unregister_cbs(dev);
+        rte_eth_dev_stop(pid);
+        return fail(err, dpdk_errno(rc), "port \"%s\": cannot start %s: %s",
+                    dev->name, dev->devname, dpdk_strerror(rc));
+    }
+    return 0;
+}
+
+/* Sets the number of tx queues and which of them are shared: those that
+ * more than one PMD id maps to. */
+static void
+set_n_txq(struct ethdev_dev *dev, uint16_t n_txq)
+{
+    unsigned n_pmds = ctx.env->n_pmds ? ctx.env->n_pmds : 1;
+
+    dev->dp.n_txq = n_txq;
+    for (unsigned q = 0; q < n_txq; q++) {
+        unsigned users = 0;
+        for (unsigned pmd = 0; pmd < n_pmds; pmd++) {
+            users += pmd % n_txq == q;
+        }
+        rte_spinlock_init(&dev->dp.txq[q].lock);
+        dev->dp.txq[q].shared = users > 1;
+    }
+}
+
+/* Configures and starts 'dev' as chosen by choose_queues().  If that
+ * fails, tries again with as many tx queues as rx queues if 'txq_default'
+ * (net_tap wants that), and without link-state interrupts (some devices
+ * cannot have them: we poll instead).  Returns 0, or the first attempt's
+ * error (message in 'err'). */
+static int
+start_device(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
+             bool txq_default, char *err)
+{
+    bool lsc = (*info->dev_flags & RTE_ETH_DEV_INTR_LSC) != 0;
+    uint16_t n_txq = dev->dp.n_txq, n_rxq = dev->dp.n_rxq;
+    struct { bool lsc; uint16_t n_txq; } tries[3];
+    unsigned n = 0;
+    char err2[PORT_ERRLEN];
+
+    int rc = configure_and_start(dev, info, lsc, err);
+    if (!rc) {
+        return 0;
+    }
+    bool txq_fallback = txq_default && n_rxq != n_txq && n_rxq <= info->max_tx_queues;
+    if (txq_fallback) {
+        tries[n].lsc = lsc, tries[n++].n_txq = n_rxq;
+    }
+    if (lsc) {
+        tries[n].lsc = false, tries[n++].n_txq = n_txq;
+        if (txq_fallback) {
+            tries[n].lsc = false, tries[n++].n_txq = n_rxq;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        set_n_txq(dev, tries[i].n_txq);
+        if (!configure_and_start(dev, info, tries[i].lsc, err2)) {
+            VLOG_DBG("%s: %s started with %u tx queue(s)%s after: %s", dev->name,
+                     dev->devname, tries[i].n_txq,
+                     tries[i].lsc || !lsc ? "" : ", link state polled", err);
+            return 0;
+        }
+    }
+    set_n_txq(dev, n_txq);
+    return rc;
+}
+
+/* Validates the queue counts and sizes of 'p' against 'info' and stores the
+ * values to use in 'dev'.  Returns 0 or -EINVAL with a message. */
+static int
+choose_queues(struct ethdev_dev *dev, const struct ethdev_dev_params *p,
+              const struct rte_eth_dev_info *info, char *err)
+{
+    unsigned n_pmds = ctx.env->n_pmds ? ctx.env->n_pmds : 1;
+    int rc;
+
+    uint16_t n_rxq = p->n_rxq ? p->n_rxq : 1;
+    if (n_rxq > info->max_rx_queues) {
+        return fail(err, -EINVAL, "port \"%s\": n_rxq=%u: %s has at most %u rx "
+                    "queues", dev->name, n_rxq, dev->devname, info->max_rx_queues);
+    }
+    unsigned n_txq = p->n_txq;
+    if (n_txq && n_txq > info->max_tx_queues) {
+        return fail(err, -EINVAL, "port \"%s\": n_txq=%u: %s has at most %u tx "
+                    "queues", dev->name, n_txq, dev->devname, info->max_tx_queues);
+    }
+    if (!n_txq) {
+        n_txq = RTE_MIN(RTE_MIN(n_pmds, (unsigned) ETHDEV_MAX_TXQ),
+                        (unsigned) info->max_tx_queues);
+    }
+    if (!n_txq) {
+        return fail(err, -EINVAL, "port \"%s\": %s has no tx queue", dev->name,
+                    dev->devname);
+    }
+    if ((rc = desc_count(dev->name, "rxq_size", p->rxq_size, &info->rx_desc_lim,
+                         &dev->rxq_size, err))
+        || (rc = desc_count(dev->name, "txq_size", p->txq_size, &info->tx_desc_lim,
+                            &dev->txq_size, err))) {
+        return rc;
+    }
+    dev->dp.n_rxq = n_rxq;
+    set_n_txq(dev, (uint16_t) n_txq);
+    return 0;
+}
+
+/* True if another open port of ours uses rte_device 'rdev'. */
+static bool
+rdev_in_use(const struct rte_device *rdev)
+{
+    struct ethdev_dev *dev;
+
+    LIST_FOREACH(dev, &ctx.devs, node) {
+        if (dev->rdev == rdev) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Undoes a device we probed: closes ethdev 'pid' (if 'have_ethdev') and
+ * unplugs the device. */
+static void
+unplug(const char *port, const char *bus, const char *devname, struct rte_device *rdev,
+       bool have_ethdev, uint16_t pid)
+{
+    int rc;
+
+    if (have_ethdev) {
+        rte_eth_dev_close(pid);
+    }
+    rc = rdev ? rte_dev_remove(rdev) : rte_eal_hotplug_remove(bus, devname);
+    if (rc) {
+        VLOG_WARN("%s: cannot unplug %s: %s", port, devname,
+                  dpdk_strerror(rc));
+    }
+}
+
+int
+ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, char *err)
+{
+    char devname[RTE_DEV_NAME_MAX_LEN], bus[RTE_DEV_NAME_MAX_LEN], why[200];
+    struct rte_eth_dev_info info;
+    struct ethdev_dev *dev;
+    bool probed = false;
+    uint16_t pid;
+    int rc;
+
+    *devp = NULL;
+    if (!ctx.env) {
+        return fail(err, -ENODEV, "port \"%s\": ethdev ports are not initialised",
+                    p->name);
+    }
+    if (strlen(p->devargs) >= ETHDEV_DEVARGS_MAX) {
+        return fail(err, -EINVAL, "port \"%s\": devargs is too long (at most %d "
+                    "characters)", p->name, ETHDEV_DEVARGS_MAX - 1);
+    }
+    rc = ethdev_dev_parse_devargs(p->devargs, devname, bus, sizeof devname,
+                                  why, sizeof why);
+    if (rc) {
+        return fail(err, rc, "port \"%s\": devargs: %s", p->name, why);
+    }
+    const char *user = ethdev_dev_user(devname);
+    if (user) {
+        return fail(err, -EEXIST, "port \"%s\": device %s is already used by port "
+                    "\"%s\"", p->name, devname, user);
+    }
+    if ((rc = check_iface(p->devargs, devname, why, sizeof why))) {
+        return fail(err, rc, "port \"%s\": %s", p->name, why);
+    }
+
+    /* A device probed already (by EAL arguments on our command line) is
+     * used as it is, and never unplugged by us. */
+    if (find_ethdev(devname, &pid)) {
+        rc = rte_dev_probe(p->devargs);
+        if (rc) {
+            const char *why_probe = dpdk_strerror(rc);
+            if (!strcmp(bus, "pci")) {
+                why_probe = rc == -ENODEV ? "no PCI device has that address"
+                            : "its driver cannot take it (is it bound to vfio-pci? "
+                              "the reason is logged above)";
+            }
+            return fail(err, dpdk_errno(rc), "port \"%s\": cannot hot-plug %s: %s",
+                        p->name, p->devargs, why_probe);
+        }
+        probed = true;
+        if (find_ethdev(devname, &pid)) {
+            unplug(p->name, bus, devname, NULL, false, 0);
+            return fail(err, -ENODEV, "port \"%s\": %s was probed but is not a "
+                        "network device (no ethdev)", p->name, devname);
+        }
+    }
+    rc = rte_eth_dev_info_get(pid, &info);
+    dev = rte_zmalloc("ethdev_dev", sizeof *dev, RTE_CACHE_LINE_SIZE);
+    if (rc || !dev) {
+        if (probed) {
+            unplug(p->name, bus, devname, NULL, true, pid);
+        }
+        rte_free(dev);
+        return fail(err, rc ? rc : -ENOMEM, "port \"%s\": %s: %s", p->name, devname,
+                    rc ? "cannot get device information" : "out of memory");
+    }
+    dev->dp.port_id = pid;
+    dev->rdev = info.device;
+    dev->probed = probed;
+    rte_spinlock_init(&dev->link_lock);
+    snprintf(dev->name, sizeof dev->name, "%s", p->name);
+    snprintf(dev->devargs, sizeof dev->devargs, "%s", p->devargs);
+    snprintf(dev->devname, sizeof dev->devname, "%s", devname);
+    snprintf(dev->backend, sizeof dev->backend, "%s", p->backend ? p->backend : "");
+    snprintf(dev->driver, sizeof dev->driver, "%s",
+             info.driver_name ? info.driver_name : "");
+
+    rc = choose_queues(dev, p, &info, err);
+    if (!rc) {
+        rc = start_device(dev, &info, p->n_txq == 0, err);
+    }
+    if (rc) {
+        if (probed) {
+            unplug(p->name, bus, devname, dev->rdev, true, pid);
+        }
+        rte_free(dev);
+        return rc;
+    }
+
+    rc = rte_eth_promiscuous_enable(pid);
+    if (rc && rc != -ENOTSUP) {
+        VLOG_WARN("%s: cannot enable promiscuous mode on %s: %s", dev->name,
+                  devname, dpdk_strerror(rc));
+    }
+    struct rte_eth_link link;
+    if (!rte_eth_link_get_nowait(pid, &link)) {
+        dev->link_up = link.link_status == RTE_ETH_LINK_UP;
+    }
+    LIST_INSERT_HEAD(&ctx.devs, dev, node);
+    VLOG_INFO("%s: %s %s (ethdev %u, driver %s): %u rx queue(s), %u tx queue(s)%s, "
+              "%u/%u descriptors, link %s", dev->name,
+              probed ? "hot-plugged" : "using", devname, pid, dev->driver,
+              dev->dp.n_rxq, dev->dp.n_txq,
+              dev->dp.n_txq < ctx.env->n_pmds ? " shared by the PMDs" : "",
+              dev->rxq_size, dev->txq_size, dev->link_up ? "up" : "down");
+    err[0] = '\0';
+    *devp = dev;
+    return 0;
+}
+
+void
+ethdev_dev_close(struct ethdev_dev *dev)
+{
+    if (!dev) {
+        return;
+    }
+    LIST_REMOVE(dev, node);
+    unregister_cbs(dev);
+
+    uint16_t pid = dev->dp.port_id;
+    bool removed = __atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE);
+    int rc = rte_eth_dev_stop(pid);
+    if (rc && !removed) {
+        VLOG_WARN("%s: cannot stop %s: %s", dev->name, dev->devname,
+                  dpdk_strerror(rc));
+    }
+    if (dev->probed) {
+        if (rdev_in_use(dev->rdev)) {
+            rte_eth_dev_close(pid);
+        } else {
+            unplug(dev->name, NULL, dev->devname, dev->rdev, true, pid);
+        }
+    }
+    VLOG_INFO("%s: %s %s", dev->name, dev->probed ? "unplugged" : "stopped",
+              dev->devname);
+    rte_free(dev);
+}
+
+uint16_t
+ethdev_dev_n_rxq(const struct ethdev_dev *dev)
+{
+    return dev->dp.n_rxq;
+}
+
+const char *
+ethdev_dev_name(const struct ethdev_dev *dev)
+{
+    return dev->name;
+}
+
+const char *
+ethdev_dev_backend(const struct ethdev_dev *dev)
+{
+    return dev->backend;
+}
+
+/* Reads the link state; a removed device's link is down. */
+static void
+get_link(const struct ethdev_dev *dev, struct rte_eth_link *link)
+{
+    memset(link, 0, sizeof *link);
+    if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
+        && rte_eth_link_get_nowait(dev->dp.port_id, link)) {
+        memset(link, 0, sizeof *link);
+    }
+}
+
+bool
+ethdev_dev_is_up(const struct ethdev_dev *dev)
+{
+    struct rte_eth_link link;
+
+    get_link(dev, &link);
+    return link.link_status == RTE_ETH_LINK_UP;
+}
+
+void
+ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *o)
+{
+    struct rte_eth_link link;
+    struct rte_ether_addr mac;
+    char macs[RTE_ETHER_ADDR_FMT_SIZE] = "";
+    bool shared = false;
+
+    get_link(dev, &link);
+    if (!rte_eth_macaddr_get(dev->dp.port_id, &mac)) {
+        const uint8_t *b = mac.addr_bytes;
+        snprintf(macs, sizeof macs, "%02x:%02x:%02x:%02x:%02x:%02x",
+                 b[0], b[1], b[2], b[3], b[4], b[5]);
+    }
+    for (uint16_t q = 0; q < dev->dp.n_txq; q++) {
+        shared |= dev->dp.txq[q].shared;
+    }
+    uint32_t speed = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
+
+    json_object_object_add(o, "devargs", json_object_new_string(dev->devargs));
+    json_object_object_add(o, "device", json_object_new_string(dev->devname));
+    json_object_object_add(o, "port_id", json_object_new_int(dev->dp.port_id));
+    json_object_object_add(o, "driver", json_object_new_string(dev->driver));
+    json_object_object_add(o, "link", json_object_new_string(
+                               link.link_status == RTE_ETH_LINK_UP ? "up" : "down"));
+    json_object_object_add(o, "speed", json_object_new_int64(speed));
+    json_object_object_add(o, "duplex", json_object_new_string(
+                               link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX
+                               ? "full" : "half"));
+    json_object_object_add(o, "n_rxq", json_object_new_int(dev->dp.n_rxq));
+    json_object_object_add(o, "n_txq", json_object_new_int(dev->dp.n_txq));
+    json_object_object_add(o, "rxq_size", json_object_new_int(dev->rxq_size));
+    json_object_object_add(o, "txq_size", json_object_new_int(dev->txq_size));
+    json_object_object_add(o, "tx_queues_shared", json_object_new_boolean(shared));
+    json_object_object_add(o, "mac", json_object_new_string(macs));
+    if (__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+        json_object_object_add(o, "removed", json_object_new_boolean(true));
+    }
+}
+
+void
+ethdev_dev_stats(const struct ethdev_dev *dev, struct json_object *o)
+{
+    struct rte_eth_stats st;
+    uint64_t contended = 0;
+
+    memset(&st, 0, sizeof st);
+    if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
+        && rte_eth_stats_get(dev->dp.port_id, &st)) {
+        memset(&st, 0, sizeof st);
+    }
+    for (uint16_t q = 0; q < dev->dp.n_txq; q++) {
+        contended += __atomic_load_n(&dev->dp.txq[q].lock_contended, __ATOMIC_RELAXED);
+    }
+    json_object_object_add(o, "rx_missed", json_object_new_uint64(st.imissed));
+    json_object_object_add(o, "rx_nombuf", json_object_new_uint64(st.rx_nombuf));
+    json_object_object_add(o, "rx_errors", json_object_new_uint64(st.ierrors));
+    json_object_object_add(o, "tx_errors", json_object_new_uint64(st.oerrors));
+    json_object_object_add(o, "tx_lock_contended", json_object_new_uint64(contended));
+}
+
+/* Polls every device, those with link-state interrupts too: some drivers
+ * (net_tap in DPDK 22.11) advertise RTE_ETH_DEV_INTR_LSC and keep their
+ * link state current but never run the LSC callbacks.  report_link()
+ * reports each change once, whoever sees it first. */
+void
+ethdev_dev_run(void)
+{
+    struct ethdev_dev *dev;
+
+    LIST_FOREACH(dev, &ctx.devs, node) {
+        struct rte_eth_link link;
+        if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
+            && !rte_eth_link_get_nowait(dev->dp.port_id, &link)) {
+            report_link(dev, link.link_status == RTE_ETH_LINK_UP, NULL);
+        }
+    }
+}
