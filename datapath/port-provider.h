@@ -18,13 +18,40 @@
 #ifndef VSWITCH_PORT_PROVIDER_H
 #define VSWITCH_PORT_PROVIDER_H 1
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <json-c/json.h>
 
 #include "datapath/dp-port-core.h"
 
 #define PORT_ERRLEN 256
+
+/* True if 'name' is a valid bridge, port or socket name: 1 to
+ * DP_NAME_MAX - 1 characters of A-Z a-z 0-9 _ . - not starting with . or -
+ * (so also a valid Linux interface name). */
+static inline bool
+port_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len >= DP_NAME_MAX || name[0] == '.' || name[0] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) name[i];
+        if (!isalnum(c) && c != '_' && c != '.' && c != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Parses option 'key' = 'value' of port 'port' as a decimal integer in
+ * [min, max].  Returns 0 and *out, or -EINVAL with a message in 'err'. */
+int port_parse_uint(const char *port, const char *key, const char *value,
+                    unsigned min, unsigned max, unsigned *out, char *err);
 
 struct datapath;
 struct rte_mempool;
@@ -43,6 +70,11 @@ struct port_env {
      * thread included); never blocks, never calls back into a provider. */
     void (*event)(void *aux, const char *port, const char *type);
     void *event_aux;
+
+    /* Asks the main thread to call every class's run() soon (e.g. to
+     * finish, where it may wait for the PMDs, what a callback on another
+     * thread started).  Any thread; never blocks. */
+    void (*request_run)(void *aux);
 };
 
 struct port_class {
@@ -63,7 +95,8 @@ struct port_class {
 
     /* Optional.  Called on the main thread about once a second while the
      * daemon runs (e.g. to poll link state of devices without link-state
-     * interrupts).  Must not block. */
+     * interrupts), and soon after any env->request_run().  May wait for the
+     * PMDs (datapath_synchronize()); must not block otherwise. */
     void (*run)(void);
 
     /* Validates 'options' for a port called 'name', without side effects

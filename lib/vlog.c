@@ -75,3 +75,34 @@ vlog(enum vlog_level level, const char *module, const char *fmt, ...)
     ssize_t r = write(STDERR_FILENO, line, len);
     (void) r;
 }
+
+bool
+vlog_should_drop(struct vlog_rate_limit *rl)
+{
+    struct timespec ts;
+    bool drop;
+    unsigned suppressed = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    while (__atomic_exchange_n(&rl->lock, 1, __ATOMIC_ACQUIRE)) {
+        continue;
+    }
+    if (!rl->n || ts.tv_sec - rl->window >= (long) rl->interval_s) {
+        rl->window = ts.tv_sec;
+        rl->n = 0;
+    }
+    drop = rl->n >= rl->burst;
+    if (drop) {
+        rl->suppressed++;
+    } else {
+        rl->n++;
+        suppressed = rl->suppressed;
+        rl->suppressed = 0;
+    }
+    __atomic_store_n(&rl->lock, 0, __ATOMIC_RELEASE);
+    if (suppressed) {
+        vlog(VLL_WARN, "vlog", "%u messages like the next one were suppressed "
+             "(rate limit)", suppressed);
+    }
+    return drop;
+}

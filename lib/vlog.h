@@ -8,6 +8,7 @@
 #define VSWITCH_VLOG_H 1
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum vlog_level {
     VLL_ERR,
@@ -35,5 +36,35 @@ void vlog(enum vlog_level, const char *module, const char *fmt, ...)
 #define VLOG_WARN(...) vlog(VLL_WARN, VLOG_MODULE, __VA_ARGS__)
 #define VLOG_INFO(...) vlog(VLL_INFO, VLOG_MODULE, __VA_ARGS__)
 #define VLOG_DBG(...)  vlog(VLL_DBG, VLOG_MODULE, __VA_ARGS__)
+
+/* Rate limiting, as Open vSwitch's VLOG_RL: every log site that something
+ * outside the daemon can trigger (a client, a guest, a device) gets its own
+ *     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+ * and logs with VLOG_WARN_RL(&rl, ...): at most 'burst' messages per
+ * 'interval_s' seconds; how many were suppressed is logged with the next
+ * message that gets through.  Thread-safe. */
+struct vlog_rate_limit {
+    unsigned burst;
+    unsigned interval_s;
+    long window;            /* Start of the current window (monotonic s). */
+    unsigned n;             /* Messages in this window. */
+    unsigned suppressed;    /* Dropped since the last one printed. */
+    int lock;
+};
+#define VLOG_RATE_LIMIT_INIT(BURST, INTERVAL_S) { (BURST), (INTERVAL_S), 0, 0, 0, 0 }
+
+/* True if a message at this site must be dropped now. */
+bool vlog_should_drop(struct vlog_rate_limit *);
+
+#define VLOG_RL(RL, LEVEL, ...)                                 \
+    do {                                                        \
+        if ((int) (LEVEL) <= (int) vlog_get_level()             \
+            && !vlog_should_drop(RL)) {                         \
+            vlog(LEVEL, VLOG_MODULE, __VA_ARGS__);              \
+        }                                                       \
+    } while (0)
+#define VLOG_ERR_RL(RL, ...)  VLOG_RL(RL, VLL_ERR, __VA_ARGS__)
+#define VLOG_WARN_RL(RL, ...) VLOG_RL(RL, VLL_WARN, __VA_ARGS__)
+#define VLOG_INFO_RL(RL, ...) VLOG_RL(RL, VLL_INFO, __VA_ARGS__)
 
 #endif

@@ -1,15 +1,18 @@
-/* vhost-port - vhost-user ports.  See vhost-port.h.
+/* vhost-port - the vhost-user port provider.  See vhost-port.h.
  *
  * DPDK's vhost callbacks carry only a device id, so this module keeps its
- * state in one file-scope context (set by vhost_init(), owned by the daemon
- * object's lifetime).  The port list is guarded by 'mutex', taken by the main
- * thread (create/destroy) and the vhost event thread (callbacks), never by
- * PMDs and never held while calling into rte_vhost_driver_*(). */
+ * state in one file-scope context (set by the class's init(), for the
+ * daemon's lifetime).  The port list is guarded by 'mutex', taken by the
+ * main thread (create/destroy/show) and the vhost event thread (callbacks),
+ * never by PMDs and never held while calling rte_vhost_driver_*(). */
 #include "vhost/vhost-port.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -18,11 +21,16 @@
 #include <linux/virtio_net.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_spinlock.h>
 #include <rte_vhost.h>
 
 #define VLOG_MODULE "vhost"
-#include "vswitchd/vlog.h"
+#include "lib/vlog.h"
 #include "datapath/datapath.h"
+
+#define DEFAULT_TX_RETRIES 8
+#define MAX_TX_RETRIES     32
+#define NO_TXQ             UINT8_MAX
 
 /* Vring index of queue pair 'qp': the guest's rx ring (we enqueue) and the
  * guest's tx ring (we dequeue). */
@@ -34,17 +42,22 @@ struct vhost_port {
     int vid;                             /* Atomic; -1 when no device. */
     uint8_t rx_enabled[DP_MAX_QUEUES];   /* Atomic; guest tx vring enabled. */
     uint8_t tx_enabled[DP_MAX_QUEUES];   /* Atomic; guest rx vring enabled. */
+    uint8_t txq_of_pmd[DP_MAX_PMDS];     /* Atomic; queue pair PMD i sends
+                                          * on, NO_TXQ if none is enabled. */
+    uint8_t txq_locked[DP_MAX_QUEUES];   /* Atomic; take tx_lock[q]. */
     uint16_t queues;
-    unsigned tx_retries;
+    unsigned tx_retries;                 /* Atomic. */
     struct rte_mempool *mp;
+    rte_spinlock_t tx_lock[DP_MAX_QUEUES];
 
     /* Control plane; under ctx.mutex. */
     LIST_ENTRY(vhost_port) node;
     char name[DP_NAME_MAX];
     char path[PATH_MAX];
     bool client;
-    int sock_gid;
+    int conn_vid;                        /* The connection we serve, or -1. */
     unsigned n_vrings;
+    uint64_t refused;                    /* Connections refused (busy). */
 };
 
 static struct {
@@ -56,10 +69,8 @@ static struct {
      * vring_state_changed (which takes 'mutex'). */
     pthread_mutex_t dev_mutex;
     LIST_HEAD(, vhost_port) ports;
-    struct datapath *dp;
-    struct rte_mempool *mp;
-    vhost_link_cb *link_cb;
-    void *link_aux;
+    struct port_env env;
+    char sock_dir[PATH_MAX];
     bool initialized;
 } ctx = { .mutex = PTHREAD_MUTEX_INITIALIZER,
           .dev_mutex = PTHREAD_MUTEX_INITIALIZER };
@@ -93,21 +104,23 @@ vhost_port_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts,
 {
     struct vhost_port *vp = port->priv;
     int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
-    uint16_t qp = (uint16_t) (pmd_id % vp->queues);
+    uint8_t qp = __atomic_load_n(&vp->txq_of_pmd[pmd_id], __ATOMIC_ACQUIRE);
 
-    if (!__atomic_load_n(&vp->tx_enabled[qp], __ATOMIC_RELAXED)) {
-        qp = 0;
-    }
-    if (vid < 0 || !__atomic_load_n(&vp->tx_enabled[qp], __ATOMIC_RELAXED)) {
+    if (vid < 0 || qp == NO_TXQ) {
         st->drops[DP_DROP_TX_LINK_DOWN] += n;
         rte_pktmbuf_free_bulk(pkts, n);
         return;
     }
 
-    /* Several PMDs may share a vring: librte_vhost serialises enqueues with
-     * the vring's access lock. */
+    /* Our own lock while another PMD may send on this vring too: the
+     * library's internal locking is not part of its API. */
+    bool locked = __atomic_load_n(&vp->txq_locked[qp], __ATOMIC_ACQUIRE);
+    if (locked) {
+        rte_spinlock_lock(&vp->tx_lock[qp]);
+    }
     uint16_t sent = 0;
     unsigned retries = 0;
+    unsigned max_retries = __atomic_load_n(&vp->tx_retries, __ATOMIC_RELAXED);
     do {
         uint16_t k = rte_vhost_enqueue_burst(vid, GUEST_RX_VRING(qp),
                                              pkts + sent, n - sent);
@@ -115,7 +128,10 @@ vhost_port_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts,
             break;
         }
         sent += k;
-    } while (sent < n && retries++ < __atomic_load_n(&vp->tx_retries, __ATOMIC_RELAXED));
+    } while (sent < n && retries++ < max_retries);
+    if (locked) {
+        rte_spinlock_unlock(&vp->tx_lock[qp]);
+    }
 
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < sent; i++) {
@@ -137,32 +153,96 @@ vhost_port_rxq_enabled(const struct dp_port *port, uint16_t qid)
            && __atomic_load_n(&vp->rx_enabled[qid], __ATOMIC_RELAXED);
 }
 
-const struct dp_port_ops vhost_port_ops = {
+static const struct dp_port_ops vhost_dp_ops = {
     .rx = vhost_port_rx,
     .tx = vhost_port_tx,
     .rxq_enabled = vhost_port_rxq_enabled,
 };
 
 /* Device callbacks, on DPDK's vhost event thread (or on the main thread from
- * inside rte_vhost_driver_unregister()). */
+ * inside rte_vhost_driver_unregister()).  vring_state_changed runs with the
+ * device's vring locks held, which a PMD in rte_vhost_enqueue_burst() may be
+ * waiting for: nothing here may wait for the PMDs, except destroy_device
+ * (which DPDK calls without those locks). */
 
-/* Returns the port whose socket is the device's, or NULL.  Caller holds
- * ctx.mutex. */
 static struct vhost_port *
-port_by_vid(int vid)
+port_by_path(const char *path)
 {
-    char ifname[PATH_MAX];
     struct vhost_port *vp;
 
-    if (rte_vhost_get_ifname(vid, ifname, sizeof ifname)) {
-        return NULL;
-    }
     LIST_FOREACH(vp, &ctx.ports, node) {
-        if (!strcmp(vp->path, ifname)) {
+        if (!strcmp(vp->path, path)) {
             return vp;
         }
     }
     return NULL;
+}
+
+/* Returns the port whose socket is the device's, or NULL.  Caller holds
+ * ctx.mutex. */
+static struct vhost_port *
+port_by_socket(int vid)
+{
+    char ifname[PATH_MAX];
+
+    if (rte_vhost_get_ifname(vid, ifname, sizeof ifname)) {
+        return NULL;
+    }
+    return port_by_path(ifname);
+}
+
+/* Returns the port whose current connection is 'vid', or NULL.  Caller
+ * holds ctx.mutex. */
+static struct vhost_port *
+port_by_conn(int vid)
+{
+    struct vhost_port *vp = port_by_socket(vid);
+
+    return vp && vp->conn_vid == vid ? vp : NULL;
+}
+
+static void
+report(const char *name, const char *type)
+{
+    if (ctx.env.event) {
+        ctx.env.event(ctx.env.event_aux, name, type);
+    }
+}
+
+static void
+request_run(void)
+{
+    if (ctx.env.request_run) {
+        ctx.env.request_run(ctx.env.event_aux);
+    }
+}
+
+static int
+new_connection(int vid)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+    char name[DP_NAME_MAX];
+
+    pthread_mutex_lock(&ctx.mutex);
+    struct vhost_port *vp = port_by_socket(vid);
+    if (!vp) {
+        pthread_mutex_unlock(&ctx.mutex);
+        return -1;
+    }
+    if (vp->conn_vid >= 0) {
+        /* A socket serves one frontend: a second one would take over the
+         * port's queues under the first one's feet. */
+        vp->refused++;
+        snprintf(name, sizeof name, "%s", vp->name);
+        pthread_mutex_unlock(&ctx.mutex);
+        VLOG_WARN_RL(&rl, "%s: refusing a second vhost-user connection (device %d): "
+                     "the port already serves one", name, vid);
+        return -1;
+    }
+    vp->conn_vid = vid;
+    pthread_mutex_unlock(&ctx.mutex);
+    VLOG_DBG("vhost device %d: new connection", vid);
+    return 0;
 }
 
 static int
@@ -172,10 +252,10 @@ new_device(int vid)
     unsigned n_vrings = rte_vhost_get_vring_num(vid);
 
     pthread_mutex_lock(&ctx.mutex);
-    struct vhost_port *vp = port_by_vid(vid);
+    struct vhost_port *vp = port_by_conn(vid);
     if (!vp) {
         pthread_mutex_unlock(&ctx.mutex);
-        VLOG_WARN("vhost device %d: no port for its socket; refusing", vid);
+        VLOG_WARN("vhost device %d: no port for its connection; refusing", vid);
         return -1;
     }
     for (unsigned i = 0; i < n_vrings; i++) {
@@ -184,43 +264,42 @@ new_device(int vid)
     vp->n_vrings = n_vrings;
     __atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
     snprintf(name, sizeof name, "%s", vp->name);
+    uint16_t queues = vp->queues;
     pthread_mutex_unlock(&ctx.mutex);
 
-    if (n_vrings / 2 > vp->queues) {
+    if (n_vrings / 2 > queues) {
         VLOG_WARN("%s: frontend has %u queue pairs, only %u polled (queues=%u)",
-                  name, n_vrings / 2, vp->queues, vp->queues);
+                  name, n_vrings / 2, queues, queues);
     }
     VLOG_INFO("%s: vhost device %d connected (%u vrings)", name, vid, n_vrings);
-    if (ctx.link_cb) {
-        ctx.link_cb(name, true, ctx.link_aux);
-    }
+    request_run();
+    report(name, "vhost_connected");
     return 0;
 }
 
 static void
 destroy_device(int vid)
 {
-    char name[DP_NAME_MAX];
+    char name[DP_NAME_MAX] = "";
 
     pthread_mutex_lock(&ctx.dev_mutex);
     pthread_mutex_lock(&ctx.mutex);
-    struct vhost_port *vp = port_by_vid(vid);
-    if (!vp || __atomic_load_n(&vp->vid, __ATOMIC_RELAXED) != vid) {
-        pthread_mutex_unlock(&ctx.mutex);
-        pthread_mutex_unlock(&ctx.dev_mutex);
-        return;
+    struct vhost_port *vp = port_by_conn(vid);
+    if (vp && __atomic_load_n(&vp->vid, __ATOMIC_RELAXED) == vid) {
+        __atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
+        snprintf(name, sizeof name, "%s", vp->name);
     }
-    __atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
-    snprintf(name, sizeof name, "%s", vp->name);
     pthread_mutex_unlock(&ctx.mutex);
     pthread_mutex_unlock(&ctx.dev_mutex);
 
     /* DPDK frees the device's vrings when we return: make sure no PMD is
-     * still in a burst that loaded the old vid. */
-    datapath_synchronize(ctx.dp);
-    VLOG_INFO("%s: vhost device %d disconnected", name, vid);
-    if (ctx.link_cb) {
-        ctx.link_cb(name, false, ctx.link_aux);
+     * still in a burst that loaded this vid.  Always, whatever the lookup
+     * found: a burst may still run on a device we no longer map. */
+    datapath_synchronize(ctx.env.dp);
+    if (name[0]) {
+        VLOG_INFO("%s: vhost device %d disconnected", name, vid);
+        request_run();
+        report(name, "vhost_disconnected");
     }
 }
 
@@ -230,7 +309,7 @@ vring_state_changed(int vid, uint16_t vring, int enable)
     uint16_t qp = vring / 2;
 
     pthread_mutex_lock(&ctx.mutex);
-    struct vhost_port *vp = port_by_vid(vid);
+    struct vhost_port *vp = port_by_conn(vid);
     if (vp && qp < DP_MAX_QUEUES) {
         uint8_t *flag = vring % 2 ? &vp->rx_enabled[qp] : &vp->tx_enabled[qp];
         __atomic_store_n(flag, enable ? 1 : 0, __ATOMIC_RELEASE);
@@ -238,13 +317,9 @@ vring_state_changed(int vid, uint16_t vring, int enable)
     VLOG_DBG("%s: vhost device %d: vring %u %s", vp ? vp->name : "?", vid, vring,
              enable ? "enabled" : "disabled");
     pthread_mutex_unlock(&ctx.mutex);
-    return 0;
-}
-
-static int
-new_connection(int vid)
-{
-    VLOG_DBG("vhost device %d: new connection", vid);
+    if (vp) {
+        request_run();      /* The tx queue map is recomputed there. */
+    }
     return 0;
 }
 
@@ -254,15 +329,19 @@ destroy_connection(int vid)
     /* The device (if it got that far) has been destroyed already; forget
      * queue states so a reconnecting frontend starts clean. */
     pthread_mutex_lock(&ctx.mutex);
-    struct vhost_port *vp = port_by_vid(vid);
+    struct vhost_port *vp = port_by_conn(vid);
     if (vp) {
         for (unsigned q = 0; q < DP_MAX_QUEUES; q++) {
             __atomic_store_n(&vp->rx_enabled[q], 0, __ATOMIC_RELAXED);
             __atomic_store_n(&vp->tx_enabled[q], 0, __ATOMIC_RELAXED);
         }
         vp->n_vrings = 0;
+        vp->conn_vid = -1;
     }
     pthread_mutex_unlock(&ctx.mutex);
+    if (vp) {
+        request_run();
+    }
     VLOG_DBG("vhost device %d: connection closed", vid);
 }
 
@@ -274,67 +353,249 @@ static const struct rte_vhost_device_ops device_ops = {
     .destroy_connection = destroy_connection,
 };
 
-/* Control plane. */
+/* The tx queue map: which queue pair each PMD sends on, and which queue
+ * pairs are locked.  Main thread only.
+ *
+ * PMD i sends on the (i mod n)th enabled queue pair.  A queue pair that
+ * more than one PMD uses is locked.  A PMD may still use the previous map
+ * until the next grace period, so a change goes: lock every queue pair, wait
+ * for the PMDs, publish the new map, wait again, then unlock the queue pairs
+ * that have one user; at no point can two PMDs send on one vring without
+ * both taking its lock.  With one PMD nothing is ever shared or locked. */
+static void
+txmap_refresh(struct vhost_port *vp)
+{
+    unsigned n_pmds = ctx.env.n_pmds;
+    uint8_t enabled[DP_MAX_QUEUES], map[DP_MAX_PMDS];
+    unsigned users[DP_MAX_QUEUES] = { 0 };
+    unsigned n_en = 0;
+    bool live = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) >= 0;
+    bool same = true;
 
-int
-vhost_init(struct datapath *dp, struct rte_mempool *mp, vhost_link_cb *cb, void *aux)
+    for (unsigned q = 0; q < vp->queues; q++) {
+        if (live && __atomic_load_n(&vp->tx_enabled[q], __ATOMIC_ACQUIRE)) {
+            enabled[n_en++] = (uint8_t) q;
+        }
+    }
+    for (unsigned p = 0; p < n_pmds; p++) {
+        map[p] = n_en ? enabled[p % n_en] : NO_TXQ;
+        if (map[p] != NO_TXQ) {
+            users[map[p]]++;
+        }
+        same &= map[p] == __atomic_load_n(&vp->txq_of_pmd[p], __ATOMIC_RELAXED);
+    }
+    if (same) {
+        return;
+    }
+    if (n_pmds > 1) {
+        for (unsigned q = 0; q < vp->queues; q++) {
+            __atomic_store_n(&vp->txq_locked[q], 1, __ATOMIC_RELEASE);
+        }
+        datapath_synchronize(ctx.env.dp);
+    }
+    for (unsigned p = 0; p < n_pmds; p++) {
+        __atomic_store_n(&vp->txq_of_pmd[p], map[p], __ATOMIC_RELEASE);
+    }
+    if (n_pmds > 1) {
+        datapath_synchronize(ctx.env.dp);
+        for (unsigned q = 0; q < vp->queues; q++) {
+            __atomic_store_n(&vp->txq_locked[q], users[q] > 1, __ATOMIC_RELEASE);
+        }
+    }
+}
+
+/* port_class.run: brings every port's tx queue map up to date.  The port
+ * list changes only on the main thread, so it is walked without the mutex
+ * (which must not be held while waiting for PMDs: see above). */
+static void
+vhost_run(void)
+{
+    struct vhost_port *vp;
+
+    LIST_FOREACH(vp, &ctx.ports, node) {
+        txmap_refresh(vp);
+    }
+}
+
+/* Control plane, main thread. */
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, int code, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(err, PORT_ERRLEN, fmt, args);
+    va_end(args);
+    return code;
+}
+
+static int
+vhost_init(const struct port_env *env)
 {
     if (ctx.initialized) {
-        return -EALREADY;
+        return 0;           /* Both classes share the module. */
+    }
+    if (strlen(env->vhost_sock_dir) >= sizeof ctx.sock_dir) {
+        return -ENAMETOOLONG;
     }
     LIST_INIT(&ctx.ports);
-    ctx.dp = dp;
-    ctx.mp = mp;
-    ctx.link_cb = cb;
-    ctx.link_aux = aux;
+    ctx.env = *env;
+    snprintf(ctx.sock_dir, sizeof ctx.sock_dir, "%s", env->vhost_sock_dir);
+    ctx.env.vhost_sock_dir = ctx.sock_dir;
     ctx.initialized = true;
     return 0;
 }
 
-void
+static void
 vhost_fini(void)
 {
     ctx.initialized = false;
-    ctx.dp = NULL;
-    ctx.link_cb = NULL;
+    ctx.env.event = NULL;
+    ctx.env.request_run = NULL;
 }
 
-int
-vhost_port_create(const struct vhost_port_params *p, struct vhost_port **vpp)
-{
-    struct vhost_port *vp;
-    int err;
+/* The options of a vhost port, parsed. */
+struct vhost_config {
+    bool client;
+    uint16_t queues;
+    unsigned tx_retries;
+    char path[PATH_MAX];
+};
 
-    if (!ctx.initialized || !p->queues || p->queues > DP_MAX_QUEUES) {
-        return -EINVAL;
+/* Resolves the socket path of port 'name' from option 'path' (NULL if
+ * absent) into 'out' (PATH_MAX bytes).  The socket must be directly inside
+ * the vhost socket directory. */
+static int
+resolve_path(const char *name, const char *path, bool required, char *out, char *err)
+{
+    char dir[PATH_MAX], resolved[PATH_MAX];
+
+    if (!path) {
+        if (required) {
+            return fail(err, -EINVAL, "port \"%s\": option path= is required for "
+                        "type vhost-user-client", name);
+        }
+        path = name;
     }
-    if (strlen(p->path) >= sizeof vp->path) {
-        return -ENAMETOOLONG;
+    if (!path[0] || strlen(path) >= PATH_MAX - 1) {
+        return fail(err, -EINVAL, "port \"%s\": invalid path", name);
     }
-    pthread_mutex_lock(&ctx.mutex);
-    LIST_FOREACH(vp, &ctx.ports, node) {
-        if (!strcmp(vp->path, p->path)) {
-            pthread_mutex_unlock(&ctx.mutex);
-            return -EEXIST;
+    if (!strchr(path, '/')) {
+        if (!port_name_valid(path)) {
+            return fail(err, -EINVAL, "port \"%s\": invalid socket name \"%s\"", name, path);
+        }
+        if (snprintf(out, PATH_MAX, "%s/%s", ctx.sock_dir, path) >= PATH_MAX) {
+            return fail(err, -EINVAL, "port \"%s\": socket path too long", name);
+        }
+        return 0;
+    }
+    if (path[0] != '/' || strstr(path, "/../") || strstr(path, "/./")
+        || strstr(path, "//")) {
+        return fail(err, -EINVAL, "port \"%s\": path \"%s\" must be an absolute, "
+                    "normalized path inside %s", name, path, ctx.sock_dir);
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    const char *base = strrchr(path, '/') + 1;
+    dir[base - path - 1] = '\0';
+    if (!port_name_valid(base) || !realpath(dir[0] ? dir : "/", resolved)
+        || strcmp(resolved, ctx.sock_dir)) {
+        return fail(err, -EINVAL, "port \"%s\": path \"%s\" is not a valid socket name "
+                    "inside the vhost socket directory %s", name, path, ctx.sock_dir);
+    }
+    if (snprintf(out, PATH_MAX, "%s/%s", ctx.sock_dir, base) >= PATH_MAX) {
+        return fail(err, -EINVAL, "port \"%s\": socket path too long", name);
+    }
+    return 0;
+}
+
+static int
+parse_options(const char *name, struct json_object *options, bool client,
+              struct vhost_config *cfg, char *err)
+{
+    const char *path = NULL;
+    unsigned v;
+    int rc;
+
+    *cfg = (struct vhost_config) { .client = client, .queues = 1,
+                                   .tx_retries = DEFAULT_TX_RETRIES };
+    json_object_object_foreach(options, key, val) {
+        const char *s = json_object_get_string(val);
+        if (!strcmp(key, "path")) {
+            path = s;
+        } else if (!strcmp(key, "queues")) {
+            if ((rc = port_parse_uint(name, key, s, 1, DP_MAX_QUEUES, &v, err))) {
+                return rc;
+            }
+            cfg->queues = (uint16_t) v;
+        } else if (!strcmp(key, "tx-retries")) {
+            if ((rc = port_parse_uint(name, key, s, 0, MAX_TX_RETRIES, &v, err))) {
+                return rc;
+            }
+            cfg->tx_retries = v;
+        } else {
+            return fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" for type "
+                        "%s (known: path, queues, tx-retries)", name, key,
+                        client ? "vhost-user-client" : "vhost-user");
         }
     }
+    return resolve_path(name, path, client, cfg->path, err);
+}
+
+static int
+vhost_server_check(const char *name, struct json_object *options, char *err)
+{
+    struct vhost_config cfg;
+    return parse_options(name, options, false, &cfg, err);
+}
+
+static int
+vhost_client_check(const char *name, struct json_object *options, char *err)
+{
+    struct vhost_config cfg;
+    return parse_options(name, options, true, &cfg, err);
+}
+
+static int
+vhost_create(const char *name, struct json_object *options, bool client,
+             void **devp, char *err)
+{
+    struct vhost_config cfg;
+    struct vhost_port *vp;
+    int rc;
+
+    if ((rc = parse_options(name, options, client, &cfg, err))) {
+        return rc;
+    }
+    pthread_mutex_lock(&ctx.mutex);
+    vp = port_by_path(cfg.path);
+    if (vp) {
+        rc = fail(err, -EEXIST, "port \"%s\": socket %s is already used by port \"%s\"",
+                  name, cfg.path, vp->name);
+    }
     pthread_mutex_unlock(&ctx.mutex);
+    if (rc) {
+        return rc;
+    }
 
     vp = rte_zmalloc("vhost_port", sizeof *vp, RTE_CACHE_LINE_SIZE);
     if (!vp) {
-        return -ENOMEM;
+        return fail(err, -ENOMEM, "port \"%s\": out of memory", name);
     }
     vp->vid = -1;
-    vp->queues = p->queues;
-    vp->tx_retries = p->tx_retries;
-    vp->mp = ctx.mp;
-    vp->client = p->client;
-    vp->sock_gid = p->sock_gid;
-    snprintf(vp->name, sizeof vp->name, "%s", p->name);
-    snprintf(vp->path, sizeof vp->path, "%s", p->path);
+    vp->conn_vid = -1;
+    vp->queues = cfg.queues;
+    vp->tx_retries = cfg.tx_retries;
+    vp->mp = ctx.env.mp;
+    vp->client = client;
+    memset(vp->txq_of_pmd, NO_TXQ, sizeof vp->txq_of_pmd);
+    for (unsigned q = 0; q < DP_MAX_QUEUES; q++) {
+        rte_spinlock_init(&vp->tx_lock[q]);
+    }
+    snprintf(vp->name, sizeof vp->name, "%s", name);
+    snprintf(vp->path, sizeof vp->path, "%s", cfg.path);
 
     uint64_t flags = RTE_VHOST_USER_NET_STATS_ENABLE;
-    if (p->client) {
+    if (client) {
         flags |= RTE_VHOST_USER_CLIENT;
     } else {
         /* A socket file left by a vswitchd that crashed would make bind()
@@ -346,41 +607,52 @@ vhost_port_create(const struct vhost_port_params *p, struct vhost_port **vpp)
         }
     }
     if (rte_vhost_driver_register(vp->path, flags)) {
-        err = -EIO;
-        VLOG_ERR("%s: cannot register vhost-user socket %s", vp->name, vp->path);
-        goto free;
+        rte_free(vp);
+        return fail(err, -EIO, "port \"%s\": cannot register vhost-user socket %s",
+                    name, cfg.path);
     }
     if (rte_vhost_driver_disable_features(vp->path, disabled_features)
         || rte_vhost_driver_callback_register(vp->path, &device_ops)) {
-        err = -EIO;
-        VLOG_ERR("%s: cannot configure vhost-user socket %s", vp->name, vp->path);
         rte_vhost_driver_unregister(vp->path);
-        goto free;
+        rte_free(vp);
+        return fail(err, -EIO, "port \"%s\": cannot configure vhost-user socket %s",
+                    name, cfg.path);
     }
-
     pthread_mutex_lock(&ctx.mutex);
     LIST_INSERT_HEAD(&ctx.ports, vp, node);
     pthread_mutex_unlock(&ctx.mutex);
-    *vpp = vp;
+    *devp = vp;
     return 0;
-
-free:
-    rte_free(vp);
-    return err;
 }
 
-int
-vhost_port_start(struct vhost_port *vp)
+static int
+vhost_server_create(const char *name, struct json_object *options, void **devp,
+                    char *err)
 {
+    return vhost_create(name, options, false, devp, err);
+}
+
+static int
+vhost_client_create(const char *name, struct json_object *options, void **devp,
+                    char *err)
+{
+    return vhost_create(name, options, true, devp, err);
+}
+
+static int
+vhost_start(void *dev, char *err)
+{
+    struct vhost_port *vp = dev;
+
     if (rte_vhost_driver_start(vp->path)) {
-        VLOG_ERR("%s: cannot start vhost-user socket %s", vp->name, vp->path);
-        return -EIO;
+        return fail(err, -EIO, "port \"%s\": cannot start vhost-user socket %s",
+                    vp->name, vp->path);
     }
     if (!vp->client && chmod(vp->path, 0660)) {
         VLOG_WARN("%s: chmod %s: %s", vp->name, vp->path, strerror(errno));
     }
-    if (!vp->client && vp->sock_gid >= 0 && chown(vp->path, (uid_t) -1,
-                                                  (gid_t) vp->sock_gid)) {
+    if (!vp->client && ctx.env.vhost_sock_gid >= 0
+        && chown(vp->path, (uid_t) -1, (gid_t) ctx.env.vhost_sock_gid)) {
         VLOG_WARN("%s: chown %s: %s", vp->name, vp->path, strerror(errno));
     }
     VLOG_INFO("%s: vhost-user %s %s", vp->name,
@@ -388,12 +660,11 @@ vhost_port_start(struct vhost_port *vp)
     return 0;
 }
 
-void
-vhost_port_destroy(struct vhost_port *vp)
+static void
+vhost_destroy(void *dev)
 {
-    if (!vp) {
-        return;
-    }
+    struct vhost_port *vp = dev;
+
     /* Disconnects the frontend (destroy_device runs, here or on the vhost
      * thread) and removes a server socket file.  Must not hold ctx.mutex. */
     if (rte_vhost_driver_unregister(vp->path)) {
@@ -407,50 +678,97 @@ vhost_port_destroy(struct vhost_port *vp)
     rte_free(vp);
 }
 
-void
-vhost_port_get_info(const struct vhost_port *vp, struct vhost_port_info *info)
+/* Returns true if objects 'a' and 'b' (of strings) differ only in 'key'. */
+static bool
+differ_only_in(struct json_object *a, struct json_object *b, const char *key)
 {
-    memset(info, 0, sizeof *info);
-    pthread_mutex_lock(&ctx.mutex);
-    info->vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
-    info->connected = info->vid >= 0;
-    info->n_vrings = info->connected ? vp->n_vrings : 0;
-    for (unsigned q = 0; q < DP_MAX_QUEUES; q++) {
-        info->rx_enabled += __atomic_load_n(&vp->rx_enabled[q], __ATOMIC_RELAXED);
-        info->tx_enabled += __atomic_load_n(&vp->tx_enabled[q], __ATOMIC_RELAXED);
-    }
-    snprintf(info->ifname, sizeof info->ifname, "%s", vp->path);
-    info->mtu = -1;
-    if (info->connected) {
-        uint16_t mtu;
-        if (!rte_vhost_get_mtu(info->vid, &mtu)) {
-            info->mtu = mtu;
-        }
-    }
-    pthread_mutex_unlock(&ctx.mutex);
+    struct json_object *a2 = NULL, *b2 = NULL;
+    bool same;
+
+    json_object_deep_copy(a, &a2, NULL);
+    json_object_deep_copy(b, &b2, NULL);
+    json_object_object_del(a2, key);
+    json_object_object_del(b2, key);
+    same = json_object_equal(a2, b2);
+    json_object_put(a2);
+    json_object_put(b2);
+    return same;
 }
 
-void
-vhost_port_set_tx_retries(struct vhost_port *vp, unsigned tx_retries)
+static int
+vhost_reconfigure(void *dev, struct json_object *old, struct json_object *options,
+                  char *err)
 {
-    __atomic_store_n(&vp->tx_retries, tx_retries, __ATOMIC_RELAXED);
+    struct vhost_port *vp = dev;
+    struct vhost_config cfg;
+    int rc;
+
+    if (!differ_only_in(old, options, "tx-retries")) {
+        return -EAGAIN;
+    }
+    if ((rc = parse_options(vp->name, options, vp->client, &cfg, err))) {
+        return rc;
+    }
+    /* PMDs see it from their next burst; nothing is torn down. */
+    __atomic_store_n(&vp->tx_retries, cfg.tx_retries, __ATOMIC_RELAXED);
+    VLOG_INFO("port %s: tx-retries=%u", vp->name, cfg.tx_retries);
+    return 0;
 }
 
-int
-vhost_port_vring_stats(const struct vhost_port *vp, vhost_vring_stat_cb *cb, void *aux)
+static uint16_t
+vhost_n_rxq(const void *dev)
+{
+    const struct vhost_port *vp = dev;
+    return vp->queues;
+}
+
+static bool
+vhost_is_up(const void *dev)
+{
+    const struct vhost_port *vp = dev;
+
+    /* Up once PMDs can send to it: connected, and the tx queue map (which
+     * the main thread builds from the enabled queues) points somewhere. */
+    return __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) >= 0
+           && __atomic_load_n(&vp->txq_of_pmd[0], __ATOMIC_ACQUIRE) != NO_TXQ;
+}
+
+/* Appends to an array of {"vring": N, name: value...} objects, one per
+ * vring. */
+static void
+vring_stat_json(struct json_object *vrings, unsigned vring, const char *name,
+                uint64_t value)
+{
+    size_t n = json_object_array_length(vrings);
+    struct json_object *last = n ? json_object_array_get_idx(vrings, n - 1) : NULL;
+    struct json_object *id;
+
+    if (!last || !json_object_object_get_ex(last, "vring", &id)
+        || (unsigned) json_object_get_int(id) != vring) {
+        last = json_object_new_object();
+        json_object_object_add(last, "vring", json_object_new_int((int) vring));
+        json_object_object_add(last, "direction", json_object_new_string(
+                                   vring % 2 ? "from_guest" : "to_guest"));
+        json_object_array_add(vrings, last);
+    }
+    json_object_object_add(last, name, json_object_new_uint64(value));
+}
+
+/* librte_vhost's statistics of every vring of the connected device
+ * (RTE_VHOST_USER_NET_STATS_ENABLE): vring 2q is the guest's rx ring of
+ * queue pair q (what the switch sends), 2q+1 its tx ring.  May wait briefly
+ * for the vhost event thread. */
+static struct json_object *
+vring_stats_json(const struct vhost_port *vp)
 {
     enum { MAX_STATS = 64 };
     struct rte_vhost_stat_name names[MAX_STATS];
     struct rte_vhost_stat stats[MAX_STATS];
-    int n_vrings = 0;
+    struct json_object *vrings = json_object_new_array();
 
     pthread_mutex_lock(&ctx.dev_mutex);
     int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
-    if (vid < 0) {
-        pthread_mutex_unlock(&ctx.dev_mutex);
-        return -ENOTCONN;
-    }
-    unsigned n = rte_vhost_get_vring_num(vid);
+    unsigned n = vid >= 0 ? rte_vhost_get_vring_num(vid) : 0;
     for (unsigned q = 0; q < n && q < 2 * DP_MAX_QUEUES; q++) {
         int k = rte_vhost_vring_stats_get_names(vid, (uint16_t) q, names, MAX_STATS);
         if (k <= 0 || k > MAX_STATS
@@ -458,19 +776,89 @@ vhost_port_vring_stats(const struct vhost_port *vp, vhost_vring_stat_cb *cb, voi
             continue;
         }
         for (int i = 0; i < k; i++) {
-            cb(q, names[i].name, stats[i].value, aux);
+            vring_stat_json(vrings, q, names[i].name, stats[i].value);
         }
-        n_vrings++;
     }
     pthread_mutex_unlock(&ctx.dev_mutex);
-    return n_vrings;
+    return vrings;
 }
 
-bool
-vhost_port_is_up(const struct vhost_port *vp)
+static void
+vhost_show(const void *dev, struct json_object *out)
 {
-    struct vhost_port_info info;
+    const struct vhost_port *vp = dev;
+    unsigned rx_enabled = 0, tx_enabled = 0, n_vrings;
+    int mtu = -1;
 
-    vhost_port_get_info(vp, &info);
-    return info.connected && (info.rx_enabled || info.tx_enabled);
+    pthread_mutex_lock(&ctx.mutex);
+    int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+    n_vrings = vid >= 0 ? vp->n_vrings : 0;
+    for (unsigned q = 0; q < DP_MAX_QUEUES; q++) {
+        rx_enabled += __atomic_load_n(&vp->rx_enabled[q], __ATOMIC_RELAXED);
+        tx_enabled += __atomic_load_n(&vp->tx_enabled[q], __ATOMIC_RELAXED);
+    }
+    uint16_t m;
+    if (vid >= 0 && !rte_vhost_get_mtu(vid, &m)) {
+        mtu = m;
+    }
+    uint64_t refused = vp->refused;
+    pthread_mutex_unlock(&ctx.mutex);
+
+    struct json_object *txqs = json_object_new_array();
+    for (unsigned p = 0; p < ctx.env.n_pmds; p++) {
+        uint8_t q = __atomic_load_n(&vp->txq_of_pmd[p], __ATOMIC_RELAXED);
+        json_object_array_add(txqs, q == NO_TXQ ? NULL : json_object_new_int(q));
+    }
+    struct json_object *vh = json_object_new_object();
+    json_object_object_add(vh, "mode", json_object_new_string(vp->client ? "client"
+                                                                         : "server"));
+    json_object_object_add(vh, "connected", json_object_new_boolean(vid >= 0));
+    json_object_object_add(vh, "vid", json_object_new_int(vid));
+    json_object_object_add(vh, "ifname", json_object_new_string(vp->path));
+    json_object_object_add(vh, "n_vrings", json_object_new_int((int) n_vrings));
+    json_object_object_add(vh, "rx_queues_enabled", json_object_new_int((int) rx_enabled));
+    json_object_object_add(vh, "tx_queues_enabled", json_object_new_int((int) tx_enabled));
+    json_object_object_add(vh, "tx_queue_of_pmd", txqs);
+    json_object_object_add(vh, "connections_refused", json_object_new_uint64(refused));
+    if (mtu >= 0) {
+        json_object_object_add(vh, "mtu", json_object_new_int(mtu));
+    }
+    json_object_object_add(vh, "vrings", vring_stats_json(vp));
+    json_object_object_add(out, "socket", json_object_new_string(vp->path));
+    json_object_object_add(out, "vhost", vh);
 }
+
+const struct port_class vhost_user_class = {
+    .type = "vhost-user",
+    .options_help = "path, queues, tx-retries",
+    .init = vhost_init,
+    .fini = vhost_fini,
+    .run = vhost_run,
+    .check = vhost_server_check,
+    .create = vhost_server_create,
+    .start = vhost_start,
+    .destroy = vhost_destroy,
+    .reconfigure = vhost_reconfigure,
+    .dp_ops = &vhost_dp_ops,
+    .n_rxq = vhost_n_rxq,
+    .is_up = vhost_is_up,
+    .show = vhost_show,
+};
+
+/* The same provider; vswitchd connects instead of listening.  init() and
+ * fini() are the module's (idempotent); run() is the server class's. */
+const struct port_class vhost_user_client_class = {
+    .type = "vhost-user-client",
+    .options_help = "path (required), queues, tx-retries",
+    .init = vhost_init,
+    .fini = vhost_fini,
+    .check = vhost_client_check,
+    .create = vhost_client_create,
+    .start = vhost_start,
+    .destroy = vhost_destroy,
+    .reconfigure = vhost_reconfigure,
+    .dp_ops = &vhost_dp_ops,
+    .n_rxq = vhost_n_rxq,
+    .is_up = vhost_is_up,
+    .show = vhost_show,
+};

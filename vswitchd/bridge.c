@@ -4,9 +4,7 @@
  * file never touches a packet. */
 #include "vswitchd/bridge.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,21 +16,21 @@
 #include "vswitchd/config.h"
 #include "datapath/datapath.h"
 #include "datapath/fdb.h"
-#include "vhost/vhost-port.h"
+#include "datapath/port-provider.h"
 
-#define DEFAULT_TX_RETRIES 8
-#define MAX_TX_RETRIES     32
-
-const char *const bridge_port_types[] = { "vhost-user", "vhost-user-client", NULL };
-
+/* A configured port.  Normally it runs: 'dev' is its provider's instance and
+ * 'dp' its datapath port.  A port whose saved configuration could not be
+ * brought back at start (e.g. its device is gone) is kept, not running
+ * ('dev' and 'dp' NULL), with the reason in 'error', until port.set
+ * succeeds in creating it. */
 struct port {
     char name[DP_NAME_MAX];
-    char type[24];
+    const struct port_class *cls;
     struct bridge *br;
     struct json_object *options;        /* Object of strings, as configured. */
-    char path[PATH_MAX];                /* vhost socket. */
     struct dp_port *dp;
-    struct vhost_port *vhost;
+    void *dev;
+    char error[PORT_ERRLEN];
 };
 
 struct bridge {
@@ -45,12 +43,11 @@ struct bridge {
 
 struct bridge_set {
     struct datapath *dp;
-    char vhost_sock_dir[PATH_MAX];      /* realpath() of the configured dir. */
+    const struct port_class *const *classes;
     char *conf_path;
     bool quiet;                         /* Replaying: no saves, no events. */
     void (*notify)(void *, const char *, const char *, const char *);
     void *notify_aux;
-    int vhost_sock_gid;
     unsigned n_bridges;
     struct bridge *bridges[DP_MAX_BRIDGES];
 };
@@ -68,18 +65,18 @@ fail(char *err, int code, const char *fmt, ...)
 bool
 bridge_name_valid(const char *name)
 {
-    size_t len = strlen(name);
+    return port_name_valid(name);
+}
 
-    if (len == 0 || len >= DP_NAME_MAX || name[0] == '.' || name[0] == '-') {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) name[i];
-        if (!isalnum(c) && c != '_' && c != '.' && c != '-') {
-            return false;
+static const struct port_class *
+class_find(const struct bridge_set *bs, const char *type)
+{
+    for (const struct port_class *const *c = bs->classes; *c; c++) {
+        if (!strcmp((*c)->type, type)) {
+            return *c;
         }
     }
-    return true;
+    return NULL;
 }
 
 static struct bridge *
@@ -108,10 +105,10 @@ port_find(const struct bridge_set *bs, const char *name)
 }
 
 static const struct port *
-port_find_by_no(const struct bridge *br, int port_no)
+port_find_by_fdb_id(const struct bridge *br, int fdb_id)
 {
     for (unsigned j = 0; j < br->n_ports; j++) {
-        if (br->ports[j]->dp->fdb_id == port_no) {
+        if (br->ports[j]->dp && br->ports[j]->dp->fdb_id == fdb_id) {
             return br->ports[j];
         }
     }
@@ -135,7 +132,7 @@ bridge_set_to_json(const struct bridge_set *bs)
             const struct port *p = br->ports[j];
             struct json_object *po = json_object_new_object();
             json_object_object_add(po, "name", json_object_new_string(p->name));
-            json_object_object_add(po, "type", json_object_new_string(p->type));
+            json_object_object_add(po, "type", json_object_new_string(p->cls->type));
             json_object_object_add(po, "options", json_object_get(p->options));
             json_object_array_add(ports, po);
         }
@@ -171,13 +168,8 @@ bridge_set_create(const struct bridge_set_params *p, struct bridge_set **bsp)
     if (!bs) {
         return -ENOMEM;
     }
-    if (!realpath(p->vhost_sock_dir, bs->vhost_sock_dir)) {
-        int err = -errno;
-        free(bs);
-        return err;
-    }
     bs->dp = p->dp;
-    bs->vhost_sock_gid = p->vhost_sock_gid;
+    bs->classes = p->classes;
     bs->notify = p->notify;
     bs->notify_aux = p->notify_aux;
     if (p->conf_path && !(bs->conf_path = strdup(p->conf_path))) {
@@ -334,51 +326,52 @@ parse_uint_option(const char *kind, const char *owner, const char *key,
     return 0;
 }
 
-/* Resolves the socket path of vhost port 'name' from option 'path' (NULL if
- * absent) into 'out'.  The socket must be directly inside the vhost socket
- * directory. */
-static int
-vhost_path(const struct bridge_set *bs, const char *name, const char *path,
-           bool required, char *out, char *err)
+/* Stops port 'p' running, if it does: unpublishes and frees its datapath
+ * port, then destroys the provider's instance. */
+static void
+port_stop(struct bridge_set *bs, struct port *p)
 {
-    char dir[PATH_MAX], resolved[PATH_MAX];
+    if (p->dp) {
+        dp_port_detach(bs->dp, p->dp);
+    }
+    if (p->dev) {
+        p->cls->destroy(p->dev);
+        p->dev = NULL;
+    }
+    if (p->dp) {
+        dp_port_destroy(bs->dp, p->dp);
+        p->dp = NULL;
+    }
+}
 
-    if (!path) {
-        if (required) {
-            return fail(err, -EINVAL, "port \"%s\": option path= is required for "
-                        "type vhost-user-client", name);
-        }
-        path = name;
+/* Brings port 'p' (not running) up with 'options': the provider's instance,
+ * a datapath port polled on its bridge, then the provider's start().
+ * Returns 0, or a negative errno with the reason in 'err' and 'p' still not
+ * running (nothing left behind). */
+static int
+port_run(struct bridge_set *bs, struct port *p, struct json_object *options, char *err)
+{
+    const struct port_class *cls = p->cls;
+    int rc;
+
+    if ((rc = cls->create(p->name, options, &p->dev, err))) {
+        p->dev = NULL;
+        return rc;
     }
-    if (!path[0] || strlen(path) >= PATH_MAX - 1) {
-        return fail(err, -EINVAL, "port \"%s\": invalid path", name);
+    rc = dp_port_create(bs->dp, p->name, cls->dp_ops, p->dev, cls->n_rxq(p->dev), &p->dp);
+    if (rc) {
+        cls->destroy(p->dev);
+        p->dev = NULL;
+        p->dp = NULL;
+        return fail(err, rc == -ENOSPC ? -ENOSPC : rc, "port \"%s\": %s", p->name,
+                    rc == -ENOSPC ? "too many ports" : strerror(-rc));
     }
-    if (!strchr(path, '/')) {
-        if (!bridge_name_valid(path)) {
-            return fail(err, -EINVAL, "port \"%s\": invalid socket name \"%s\"", name, path);
-        }
-        if (snprintf(out, PATH_MAX, "%s/%s", bs->vhost_sock_dir, path) >= PATH_MAX) {
-            return fail(err, -EINVAL, "port \"%s\": socket path too long", name);
-        }
-        return 0;
+    dp_port_attach(bs->dp, p->br->dp, p->dp);
+    if (cls->start && (rc = cls->start(p->dev, err))) {
+        port_stop(bs, p);
+        return rc;
     }
-    if (path[0] != '/' || strstr(path, "/../") || strstr(path, "/./")
-        || strstr(path, "//")) {
-        return fail(err, -EINVAL, "port \"%s\": path \"%s\" must be an absolute, "
-                    "normalized path inside %s", name, path, bs->vhost_sock_dir);
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    const char *base = strrchr(path, '/') + 1;
-    dir[base - path - 1] = '\0';
-    if (!bridge_name_valid(base) || !realpath(dir[0] ? dir : "/", resolved)
-        || strcmp(resolved, bs->vhost_sock_dir)) {
-        return fail(err, -EINVAL, "port \"%s\": path \"%s\" is not a valid socket name "
-                    "inside the vhost socket directory %s", name, path,
-                    bs->vhost_sock_dir);
-    }
-    if (snprintf(out, PATH_MAX, "%s/%s", bs->vhost_sock_dir, base) >= PATH_MAX) {
-        return fail(err, -EINVAL, "port \"%s\": socket path too long", name);
-    }
+    p->error[0] = '\0';
     return 0;
 }
 
@@ -395,84 +388,34 @@ port_destroy(struct bridge_set *bs, struct port *p)
             break;
         }
     }
-    if (p->dp) {
-        dp_port_detach(bs->dp, p->dp);
-    }
-    vhost_port_destroy(p->vhost);
-    if (p->dp) {
-        dp_port_destroy(bs->dp, p->dp);
-    }
+    port_stop(bs, p);
     json_object_put(p->options);
     free(p);
 }
 
-/* Checks 'type' and 'options' (an object of strings, may be NULL) of port
- * 'name' and fills 'vpp' and the socket path 'path' (PATH_MAX bytes).  The
- * path must not be used by another port than 'self' (may be NULL).  Returns
- * 0 or a negative errno with a reason in 'err'. */
+/* Checks that 'options' (may be NULL) is an object of strings, and the
+ * provider's check().  Returns 0 or a negative errno with a reason in 'err'. */
 static int
-parse_port_options(const struct bridge_set *bs, const char *name, const char *type,
-                   struct json_object *options, const struct port *self,
-                   struct vhost_port_params *vpp, char *path, char *err)
+port_check_options(const struct port_class *cls, const char *name,
+                   struct json_object *options, char *err)
 {
-    const char *path_opt = NULL;
-    unsigned v;
-    int rc;
-
-    *vpp = (struct vhost_port_params) { .name = name, .queues = 1,
-                                        .tx_retries = DEFAULT_TX_RETRIES,
-                                        .sock_gid = bs->vhost_sock_gid };
-    if (strcmp(type, "vhost-user") && strcmp(type, "vhost-user-client")) {
-        return fail(err, -EINVAL, "port \"%s\": unknown type \"%s\" (supported: "
-                    "vhost-user, vhost-user-client)", name, type);
-    }
-    vpp->client = !strcmp(type, "vhost-user-client");
-
-    if (options) {
-        json_object_object_foreach(options, key, val) {
-            const char *s = json_object_get_string(val);
-            if (!json_object_is_type(val, json_type_string)) {
-                return fail(err, -EINVAL, "port \"%s\": option %s must be a string",
-                            name, key);
-            }
-            if (!strcmp(key, "path")) {
-                path_opt = s;
-            } else if (!strcmp(key, "queues")) {
-                if ((rc = parse_uint_option("port", name, key, s, 1, DP_MAX_QUEUES, &v, err))) {
-                    return rc;
-                }
-                vpp->queues = (uint16_t) v;
-            } else if (!strcmp(key, "tx-retries")) {
-                if ((rc = parse_uint_option("port", name, key, s, 0, MAX_TX_RETRIES, &v, err))) {
-                    return rc;
-                }
-                vpp->tx_retries = v;
-            } else {
-                return fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" for type "
-                            "%s (known: path, queues, tx-retries)", name, key, type);
-            }
+    json_object_object_foreach(options, key, val) {
+        if (!json_object_is_type(val, json_type_string)) {
+            return fail(err, -EINVAL, "port \"%s\": option %s must be a string",
+                        name, key);
         }
     }
-    if ((rc = vhost_path(bs, name, path_opt, vpp->client, path, err))) {
-        return rc;
-    }
-    for (unsigned i = 0; i < bs->n_bridges; i++) {
-        for (unsigned j = 0; j < bs->bridges[i]->n_ports; j++) {
-            const struct port *o = bs->bridges[i]->ports[j];
-            if (o != self && !strcmp(o->path, path)) {
-                return fail(err, -EEXIST, "port \"%s\": socket %s is already used by "
-                            "port \"%s\"", name, o->path, o->name);
-            }
-        }
-    }
-    return 0;
+    return cls->check(name, options, err);
 }
 
-int
-bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
-                const char *type, struct json_object *options, char *err)
+/* Adds port 'name' to 'bridge'.  With 'keep_failed' (restoring a saved
+ * configuration), a port whose options are valid but that cannot be created
+ * is kept, not running, with the reason; the return value is still the
+ * error. */
+static int
+port_add(struct bridge_set *bs, const char *bridge, const char *name,
+         const char *type, struct json_object *options, bool keep_failed, char *err)
 {
-    struct vhost_port_params vpp;
     int rc;
 
     if (!bridge_name_valid(name)) {
@@ -490,52 +433,50 @@ bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
     if (br->n_ports == DP_MAX_PORTS) {
         return fail(err, -ENOSPC, "bridge \"%s\" has too many ports", bridge);
     }
-    struct port *p = calloc(1, sizeof *p);
-    if (!p) {
-        return fail(err, -ENOMEM, "out of memory");
+    const struct port_class *cls = class_find(bs, type);
+    if (!cls) {
+        char known[256] = "";
+        for (const struct port_class *const *c = bs->classes; *c; c++) {
+            size_t len = strlen(known);
+            snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "",
+                     (*c)->type);
+        }
+        return fail(err, -EINVAL, "port \"%s\": unknown type \"%s\" (supported: %s)",
+                    name, type, known);
     }
-    if ((rc = parse_port_options(bs, name, type, options, NULL, &vpp, p->path, err))) {
-        free(p);
+    struct json_object *opts = options ? json_object_get(options) : json_object_new_object();
+    if ((rc = port_check_options(cls, name, opts, err))) {
+        json_object_put(opts);
         return rc;
     }
+    struct port *p = calloc(1, sizeof *p);
+    if (!p) {
+        json_object_put(opts);
+        return fail(err, -ENOMEM, "out of memory");
+    }
     snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->type, sizeof p->type, "%s", type);
+    p->cls = cls;
     p->br = br;
-    p->options = options ? json_object_get(options) : json_object_new_object();
-    vpp.path = p->path;
-
-    rc = vhost_port_create(&vpp, &p->vhost);
-    if (rc) {
-        fail(err, rc, "port \"%s\": cannot register vhost-user socket %s: %s",
-             name, p->path, strerror(-rc));
-        goto error;
-    }
-    rc = dp_port_create(bs->dp, name, &vhost_port_ops, p->vhost, vpp.queues, &p->dp);
-    if (rc) {
-        fail(err, rc == -ENOSPC ? -ENOSPC : rc, "port \"%s\": %s", name,
-             rc == -ENOSPC ? "too many ports" : strerror(-rc));
-        goto error;
-    }
-    dp_port_attach(bs->dp, br->dp, p->dp);
+    p->options = opts;
     br->ports[br->n_ports++] = p;
-    rc = vhost_port_start(p->vhost);
-    if (rc) {
-        fail(err, rc, "port \"%s\": cannot start vhost-user socket %s", name, p->path);
-        port_destroy(bs, p);
+    if ((rc = port_run(bs, p, opts, err))) {
+        if (!keep_failed) {
+            port_destroy(bs, p);
+            return rc;
+        }
+        snprintf(p->error, sizeof p->error, "%s", err);
         return rc;
     }
     VLOG_INFO("port %s (%s) added to bridge %s", name, type, bridge);
     bridge_notify(bs, "port_added", name, bridge);
     return bridge_set_save(bs, err);
+}
 
-error:
-    if (p->dp) {
-        dp_port_destroy(bs->dp, p->dp);
-    }
-    vhost_port_destroy(p->vhost);
-    json_object_put(p->options);
-    free(p);
-    return rc;
+int
+bridge_port_add(struct bridge_set *bs, const char *bridge, const char *name,
+                const char *type, struct json_object *options, char *err)
+{
+    return port_add(bs, bridge, name, type, options, false, err);
 }
 
 int
@@ -551,29 +492,10 @@ bridge_port_del(struct bridge_set *bs, const char *name, char *err)
     return bridge_set_save(bs, err);
 }
 
-/* Returns true if objects 'a' and 'b' (of strings) differ only in 'key'. */
-static bool
-differ_only_in(struct json_object *a, struct json_object *b, const char *key)
-{
-    struct json_object *a2 = NULL, *b2 = NULL;
-    bool same;
-
-    json_object_deep_copy(a, &a2, NULL);
-    json_object_deep_copy(b, &b2, NULL);
-    json_object_object_del(a2, key);
-    json_object_object_del(b2, key);
-    same = json_object_equal(a2, b2);
-    json_object_put(a2);
-    json_object_put(b2);
-    return same;
-}
-
 int
 bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *changes,
                 char *err)
 {
-    struct vhost_port_params vpp;
-    char path[PATH_MAX];
     int rc;
 
     struct port *p = port_find(bs, name);
@@ -594,43 +516,57 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
             json_object_object_add(merged, key, json_object_get(val));
         }
     }
-    rc = parse_port_options(bs, name, p->type, merged, p, &vpp, path, err);
-    if (rc || json_object_equal(merged, p->options)) {
+    rc = port_check_options(p->cls, name, merged, err);
+    if (rc || (p->dev && json_object_equal(merged, p->options))) {
         json_object_put(merged);
         return rc;
     }
 
-    if (differ_only_in(merged, p->options, "tx-retries")) {
-        /* Takes effect on the next burst; nothing is torn down. */
-        vhost_port_set_tx_retries(p->vhost, vpp.tx_retries);
+    if (!p->dev) {
+        /* Not running (restored with an error): try again, with the new
+         * options if any. */
+        if ((rc = port_run(bs, p, merged, err))) {
+            snprintf(p->error, sizeof p->error, "%s", err);
+            json_object_put(merged);
+            return rc;
+        }
         json_object_put(p->options);
         p->options = merged;
-        VLOG_INFO("port %s: tx-retries=%u", name, vpp.tx_retries);
+        VLOG_INFO("port %s is running again", name);
         return bridge_set_save(bs, err);
     }
 
-    /* Anything else re-creates the port: its frontend is disconnected and
-     * reconnects (client mode, or the frontend's own reconnect logic). */
-    char bridge[DP_NAME_MAX], type[sizeof p->type], err2[BRIDGE_ERRLEN];
-    struct json_object *old = json_object_get(p->options);
-    snprintf(bridge, sizeof bridge, "%s", p->br->name);
-    snprintf(type, sizeof type, "%s", p->type);
-    bool quiet = bs->quiet;
-    bs->quiet = true;
-    port_destroy(bs, p);
-    rc = bridge_port_add(bs, bridge, name, type, merged, err);
-    if (rc && bridge_port_add(bs, bridge, name, type, old, err2)) {
-        VLOG_ERR("port %s: could not restore its previous configuration: %s",
-                 name, err2);
+    if (p->cls->reconfigure) {
+        rc = p->cls->reconfigure(p->dev, p->options, merged, err);
+        if (rc != -EAGAIN) {
+            if (!rc) {
+                json_object_put(p->options);
+                p->options = merged;
+                return bridge_set_save(bs, err);
+            }
+            json_object_put(merged);
+            return rc;
+        }
     }
-    bs->quiet = quiet;
-    json_object_put(old);
-    json_object_put(merged);
-    if (!rc) {
-        VLOG_INFO("port %s re-created with new options", name);
+
+    /* Anything else re-creates the port (a connected frontend is
+     * disconnected and reconnects); on failure the old options come back. */
+    char err2[BRIDGE_ERRLEN];
+    port_stop(bs, p);
+    rc = port_run(bs, p, merged, err);
+    if (rc) {
+        if (port_run(bs, p, p->options, err2)) {
+            VLOG_ERR("port %s: could not restore its previous configuration: %s",
+                     name, err2);
+            snprintf(p->error, sizeof p->error, "%s", err2);
+        }
+        json_object_put(merged);
+        return rc;
     }
-    int save = bridge_set_save(bs, rc ? err2 : err);
-    return rc ? rc : save;
+    json_object_put(p->options);
+    p->options = merged;
+    VLOG_INFO("port %s re-created with new options", name);
+    return bridge_set_save(bs, err);
 }
 
 int
@@ -655,9 +591,13 @@ bridge_set_restore(struct bridge_set *bs, struct json_object *conf)
             const char *pname = json_object_get_string(json_object_object_get(po, "name"));
             const char *type = json_object_get_string(json_object_object_get(po, "type"));
             struct json_object *opts = json_object_object_get(po, "options");
-            if (bridge_port_add(bs, bname, pname, type, opts, err)) {
+            if (port_add(bs, bname, pname, type, opts, true, err)) {
                 VLOG_ERR("restoring port %s: %s", pname, err);
-                failures++;
+                /* Kept (not running) when only its creation failed: it
+                 * stays in the configuration and port.set retries it. */
+                if (!port_find(bs, pname)) {
+                    failures++;
+                }
             }
         }
     }
@@ -691,7 +631,10 @@ bridge_list_json(const struct bridge_set *bs)
 static const char *
 port_state(const struct port *p)
 {
-    return vhost_port_is_up(p->vhost) ? "up" : "down";
+    if (!p->dev) {
+        return "error";
+    }
+    return p->cls->is_up(p->dev) ? "up" : "down";
 }
 
 int
@@ -712,7 +655,7 @@ bridge_port_list_json(const struct bridge_set *bs, const char *bridge,
             struct json_object *po = json_object_new_object();
             json_object_object_add(po, "name", json_object_new_string(p->name));
             json_object_object_add(po, "bridge", json_object_new_string(br->name));
-            json_object_object_add(po, "type", json_object_new_string(p->type));
+            json_object_object_add(po, "type", json_object_new_string(p->cls->type));
             json_object_object_add(po, "state", json_object_new_string(port_state(p)));
             json_object_array_add(list, po);
         }
@@ -720,27 +663,6 @@ bridge_port_list_json(const struct bridge_set *bs, const char *bridge,
     *out = json_object_new_object();
     json_object_object_add(*out, "ports", list);
     return 0;
-}
-
-/* vhost_vring_stat_cb: appends to an array of {"vring": N, name: value...}
- * objects, one per vring. */
-static void
-vring_stat_json(unsigned vring, const char *name, uint64_t value, void *aux)
-{
-    struct json_object *vrings = aux;
-    size_t n = json_object_array_length(vrings);
-    struct json_object *last = n ? json_object_array_get_idx(vrings, n - 1) : NULL;
-    struct json_object *id;
-
-    if (!last || !json_object_object_get_ex(last, "vring", &id)
-        || (unsigned) json_object_get_int(id) != vring) {
-        last = json_object_new_object();
-        json_object_object_add(last, "vring", json_object_new_int((int) vring));
-        json_object_object_add(last, "direction", json_object_new_string(
-                                   vring % 2 ? "from_guest" : "to_guest"));
-        json_object_array_add(vrings, last);
-    }
-    json_object_object_add(last, name, json_object_new_uint64(value));
 }
 
 int
@@ -751,35 +673,21 @@ bridge_port_show_json(const struct bridge_set *bs, const char *name,
     if (!p) {
         return fail(err, -ENOENT, "no port \"%s\"", name);
     }
-    struct vhost_port_info info;
-    vhost_port_get_info(p->vhost, &info);
-
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "name", json_object_new_string(p->name));
     json_object_object_add(o, "bridge", json_object_new_string(p->br->name));
-    json_object_object_add(o, "type", json_object_new_string(p->type));
-    json_object_object_add(o, "port_no", json_object_new_int(p->dp->port_no));
+    json_object_object_add(o, "type", json_object_new_string(p->cls->type));
     json_object_object_add(o, "options", json_object_get(p->options));
     json_object_object_add(o, "state", json_object_new_string(port_state(p)));
-    json_object_object_add(o, "socket", json_object_new_string(p->path));
-    json_object_object_add(o, "n_rxq", json_object_new_int(p->dp->n_rxq));
-
-    struct json_object *vh = json_object_new_object();
-    json_object_object_add(vh, "mode", json_object_new_string(
-                               strcmp(p->type, "vhost-user") ? "client" : "server"));
-    json_object_object_add(vh, "connected", json_object_new_boolean(info.connected));
-    json_object_object_add(vh, "vid", json_object_new_int(info.vid));
-    json_object_object_add(vh, "ifname", json_object_new_string(info.ifname));
-    json_object_object_add(vh, "n_vrings", json_object_new_int((int) info.n_vrings));
-    json_object_object_add(vh, "rx_queues_enabled", json_object_new_int((int) info.rx_enabled));
-    json_object_object_add(vh, "tx_queues_enabled", json_object_new_int((int) info.tx_enabled));
-    if (info.mtu >= 0) {
-        json_object_object_add(vh, "mtu", json_object_new_int(info.mtu));
+    if (p->dev) {
+        json_object_object_add(o, "port_no", json_object_new_int(p->dp->port_no));
+        json_object_object_add(o, "n_rxq", json_object_new_int(p->dp->n_rxq));
+        if (p->cls->show) {
+            p->cls->show(p->dev, o);
+        }
+    } else {
+        json_object_object_add(o, "error", json_object_new_string(p->error));
     }
-    struct json_object *vrings = json_object_new_array();
-    vhost_port_vring_stats(p->vhost, vring_stat_json, vrings);
-    json_object_object_add(vh, "vrings", vrings);
-    json_object_object_add(o, "vhost", vh);
     *out = o;
     return 0;
 }
@@ -790,7 +698,10 @@ port_stats_json(const struct port *p)
     struct dp_stats st;
     uint64_t rx_dropped = 0, tx_dropped = 0;
 
-    dp_port_get_stats(p->dp, &st);
+    memset(&st, 0, sizeof st);
+    if (p->dp) {
+        dp_port_get_stats(p->dp, &st);
+    }
     for (unsigned d = 0; d < DP_N_DROPS; d++) {
         if (!strncmp(dp_drop_name(d), "rx_", 3)) {
             rx_dropped += st.drops[d];
@@ -808,6 +719,9 @@ port_stats_json(const struct port *p)
     json_object_object_add(o, "tx_dropped", json_object_new_uint64(tx_dropped));
     for (unsigned d = 0; d < DP_N_DROPS; d++) {
         json_object_object_add(o, dp_drop_name(d), json_object_new_uint64(st.drops[d]));
+    }
+    if (p->dev && p->cls->stats) {
+        p->cls->stats(p->dev, o);
     }
     return o;
 }
@@ -845,12 +759,16 @@ bridge_port_stats_clear(struct bridge_set *bs, const char *name, char *err)
         if (!p) {
             return fail(err, -ENOENT, "no port \"%s\"", name);
         }
-        dp_port_clear_stats(p->dp);
+        if (p->dp) {
+            dp_port_clear_stats(p->dp);
+        }
         return 0;
     }
     for (unsigned i = 0; i < bs->n_bridges; i++) {
         for (unsigned j = 0; j < bs->bridges[i]->n_ports; j++) {
-            dp_port_clear_stats(bs->bridges[i]->ports[j]->dp);
+            if (bs->bridges[i]->ports[j]->dp) {
+                dp_port_clear_stats(bs->bridges[i]->ports[j]->dp);
+            }
         }
     }
     return 0;
@@ -865,7 +783,7 @@ static void
 fdb_dump_one(const struct fdb_entry_info *e, void *aux)
 {
     struct fdb_dump_ctx *ctx = aux;
-    const struct port *p = port_find_by_no(ctx->br, e->port_no);
+    const struct port *p = port_find_by_fdb_id(ctx->br, e->port_no);
     const uint8_t *b = e->mac.addr_bytes;
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
 

@@ -1,8 +1,9 @@
 /* bridge - the switch's configuration model: bridges and their ports.
  *
  * Owns the names, types and options users configure and turns them into
- * running objects: a dp_bridge per bridge, a dp_port plus a port-type object
- * (vhost_port) per port.  Saves the configuration (config.c) after every
+ * running objects: a dp_bridge per bridge, and per port an instance of its
+ * port type's provider (datapath/port-provider.h: the only way this module
+ * knows port types) plus a dp_port.  Saves the configuration (config.c) after every
  * successful change and replays it at start.  JSON-RPC methods (methods.c)
  * call in here.  Main thread only.
  *
@@ -20,14 +21,14 @@
 
 struct datapath;
 struct bridge_set;
+struct port_class;
 
-#define BRIDGE_ERRLEN 256
+#define BRIDGE_ERRLEN 256           /* Same as PORT_ERRLEN. */
 
 struct bridge_set_params {
     struct datapath *dp;
-    const char *vhost_sock_dir;     /* Must exist. */
+    const struct port_class *const *classes;   /* NULL-terminated; init()ed. */
     const char *conf_path;          /* NULL: do not persist. */
-    int vhost_sock_gid;             /* Group of vhost sockets, or -1. */
     /* Called after a bridge or port was added or removed by a request
      * ("bridge_added", "bridge_removed", "port_added", "port_removed";
      * 'port' or 'bridge' NULL when not applicable).  May be NULL. */
@@ -43,7 +44,10 @@ int bridge_set_create(const struct bridge_set_params *, struct bridge_set **);
 void bridge_set_destroy(struct bridge_set *);
 
 /* Replays a configuration loaded by config_load().  Objects that fail are
- * logged and skipped.  Returns the number of failures. */
+ * logged and skipped, except ports whose options are valid but that could
+ * not be created (e.g. their device is gone): those are kept in state
+ * "error" with the reason, and port.set retries them.  Returns the number
+ * of objects skipped. */
 int bridge_set_restore(struct bridge_set *, struct json_object *conf);
 
 /* True if 'name' is a valid bridge or port name. */
@@ -61,9 +65,11 @@ int bridge_port_add(struct bridge_set *, const char *bridge, const char *name,
 int bridge_port_del(struct bridge_set *, const char *name, char *err);
 
 /* Changes options of port 'name': 'changes' is an object of strings; an
- * empty value removes the option (back to its default).  tx-retries changes
- * in place; any other change re-creates the port (a connected frontend is
- * disconnected and reconnects).  On failure nothing changes. */
+ * empty value removes the option (back to its default).  What the provider
+ * can change in place (reconfigure()) changes in place; anything else
+ * re-creates the port (a connected frontend is disconnected and
+ * reconnects).  On failure nothing changes.  A port in state "error" is
+ * created again (with the changes, which may be empty). */
 int bridge_port_set(struct bridge_set *, const char *name,
                     struct json_object *changes, char *err);
 
@@ -81,8 +87,5 @@ int bridge_fdb_show_json(const struct bridge_set *, const char *bridge,
                          struct json_object **out, char *err);
 int bridge_fdb_flush(struct bridge_set *, const char *bridge, int *n_flushed,
                      char *err);
-
-/* Port types this build supports, for messages and port.add validation. */
-extern const char *const bridge_port_types[];
 
 #endif

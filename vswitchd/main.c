@@ -6,7 +6,7 @@
  * from a libevent loop, and tears everything down on SIGTERM/SIGINT or
  * system.shutdown.  The daemon object 'struct vswitchd' holds every piece of
  * state; nothing else is global except what DPDK's callbacks force on
- * vhost-port.c. */
+ * the port providers.  Port types are registered in port_classes[]. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -39,13 +39,22 @@
 #include "lib/rpc.h"
 #include "lib/rpc-server.h"
 #include "datapath/datapath.h"
+#include "datapath/port-provider.h"
 #include "vhost/vhost-port.h"
 
-/* A vhost device (dis)connection, queued by the vhost event thread for the
- * main loop, which turns it into an event notification. */
+/* Every port type: one line each. */
+static const struct port_class *const port_classes[] = {
+    &vhost_user_class,
+    &vhost_user_client_class,
+    NULL,
+};
+
+/* A port event (vhost device connected, link down, ...), queued by a
+ * provider's thread for the main loop, which turns it into an event
+ * notification. */
 struct link_event {
     char port[DP_NAME_MAX];
-    bool up;
+    char type[24];
 };
 
 #define MAX_LINK_EVENTS 256
@@ -56,13 +65,14 @@ struct vswitchd {
     bool eal_up;
     struct rte_mempool *mp;
     struct datapath *dp;
-    bool vhost_up;
+    bool ports_up;                  /* port_classes[] init()ed. */
     struct bridge_set *bs;
     struct event_base *base;
     struct rpc_dispatcher *dispatcher;
     struct rpc_server *server;
     struct methods_ctx methods;
     struct event *sigterm, *sigint, *ageing, *link_wake;
+    bool run_requested;             /* Atomic: run the providers soon. */
     bool pidfile_written;
     int vhost_sock_gid;             /* --vhost-sock-group, or -1. */
 
@@ -232,19 +242,23 @@ on_signal(evutil_socket_t sig, short what, void *aux)
     event_base_loopexit(vs->base, NULL);
 }
 
+static void run_providers(void);
+
+/* Once a second: FDB ageing, providers' periodic work. */
 static void
 on_ageing(evutil_socket_t fd, short what, void *aux)
 {
     struct vswitchd *vs = aux;
     (void) fd; (void) what;
     datapath_run_ageing(vs->dp);
+    run_providers();
 }
 
-/* vhost_link_cb: runs on the vhost event thread (or on the main thread
- * inside rte_vhost_driver_unregister()); queues the event and wakes the main
- * loop.  Never blocks: a full queue drops the event (counted, logged). */
+/* port_env.event: runs on a provider's thread (DPDK's vhost or interrupt
+ * thread) or on the main thread; queues the event and wakes the main loop.
+ * Never blocks: a full queue drops the event (counted, logged). */
 static void
-on_link_change(const char *port, bool up, void *aux)
+on_port_event(void *aux, const char *port, const char *type)
 {
     struct vswitchd *vs = aux;
 
@@ -252,13 +266,34 @@ on_link_change(const char *port, bool up, void *aux)
     if (vs->n_link_events < MAX_LINK_EVENTS) {
         struct link_event *e = &vs->link_events[vs->n_link_events++];
         snprintf(e->port, sizeof e->port, "%s", port);
-        e->up = up;
+        snprintf(e->type, sizeof e->type, "%s", type);
     } else {
         vs->link_events_lost++;
     }
     pthread_mutex_unlock(&vs->link_mutex);
     ssize_t n = write(vs->link_pipe[1], "", 1);   /* EAGAIN: already awake. */
     (void) n;
+}
+
+/* port_env.request_run: any thread. */
+static void
+on_request_run(void *aux)
+{
+    struct vswitchd *vs = aux;
+
+    __atomic_store_n(&vs->run_requested, true, __ATOMIC_RELEASE);
+    ssize_t n = write(vs->link_pipe[1], "", 1);
+    (void) n;
+}
+
+static void
+run_providers(void)
+{
+    for (const struct port_class *const *c = port_classes; *c; c++) {
+        if ((*c)->run) {
+            (*c)->run();
+        }
+    }
 }
 
 static void
@@ -272,6 +307,9 @@ on_link_wake(evutil_socket_t fd, short what, void *aux)
     while (read(fd, buf, sizeof buf) > 0) {
         continue;
     }
+    if (__atomic_exchange_n(&vs->run_requested, false, __ATOMIC_ACQ_REL)) {
+        run_providers();
+    }
     pthread_mutex_lock(&vs->link_mutex);
     unsigned n = vs->n_link_events, lost = vs->link_events_lost;
     memcpy(events, vs->link_events, n * sizeof events[0]);
@@ -280,12 +318,10 @@ on_link_wake(evutil_socket_t fd, short what, void *aux)
     pthread_mutex_unlock(&vs->link_mutex);
 
     if (lost) {
-        VLOG_WARN("%u link events were dropped (queue full)", lost);
+        VLOG_WARN("%u port events were dropped (queue full)", lost);
     }
     for (unsigned i = 0; i < n; i++) {
-        methods_notify(&vs->methods, events[i].up ? "vhost_connected"
-                                                  : "vhost_disconnected",
-                       events[i].port, NULL);
+        methods_notify(&vs->methods, events[i].type, events[i].port, NULL);
     }
 }
 
@@ -403,16 +439,34 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
     if (pipe2(vs->link_pipe, O_NONBLOCK | O_CLOEXEC)) {
         return -errno;
     }
-    if ((rc = vhost_init(vs->dp, vs->mp, on_link_change, vs))) {
+    char sock_dir[PATH_MAX];
+    if (!realpath(o->vhost_sock_dir, sock_dir)) {
+        rc = -errno;
+        VLOG_ERR("%s: %s", o->vhost_sock_dir, strerror(errno));
         return rc;
     }
-    vs->vhost_up = true;
+    struct port_env env = {
+        .dp = vs->dp,
+        .mp = vs->mp,
+        .n_pmds = o->n_pmd_cores,
+        .vhost_sock_dir = sock_dir,
+        .vhost_sock_gid = vs->vhost_sock_gid,
+        .event = on_port_event,
+        .event_aux = vs,
+        .request_run = on_request_run,
+    };
+    vs->ports_up = true;
+    for (const struct port_class *const *c = port_classes; *c; c++) {
+        if ((*c)->init && (rc = (*c)->init(&env))) {
+            VLOG_ERR("cannot set up %s ports: %s", (*c)->type, strerror(-rc));
+            return rc;
+        }
+    }
 
     struct bridge_set_params bsp = {
         .dp = vs->dp,
-        .vhost_sock_dir = o->vhost_sock_dir,
+        .classes = port_classes,
         .conf_path = o->conf_path,
-        .vhost_sock_gid = vs->vhost_sock_gid,
         .notify = on_bridge_change,
         .notify_aux = vs,
     };
@@ -472,8 +526,12 @@ vswitchd_stop(struct vswitchd *vs)
         datapath_stop_pmds(vs->dp);
     }
     bridge_set_destroy(vs->bs);
-    if (vs->vhost_up) {
-        vhost_fini();
+    if (vs->ports_up) {
+        for (const struct port_class *const *c = port_classes; *c; c++) {
+            if ((*c)->fini) {
+                (*c)->fini();
+            }
+        }
     }
     datapath_destroy(vs->dp);
     if (vs->sigterm) event_free(vs->sigterm);
