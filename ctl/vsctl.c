@@ -640,13 +640,34 @@ print_pmd_stats(struct json_object *result)
     }
 }
 
-/* Like ovs-appctl dpif-netdev/pmd-rxq-show. */
+/* Prints a percentage member 'key' of 'obj' as OVS does ("42 %", whole
+ * percents), or "NOT AVAIL" when the daemon has no measurement (null). */
+static void
+print_pct(struct json_object *obj, const char *key)
+{
+    struct json_object *v = jget(obj, key);
+    if (v && (json_object_is_type(v, json_type_double)
+              || json_object_is_type(v, json_type_int))) {
+        printf("%2d %%", (int) json_object_get_double(v));
+    } else {
+        printf("NOT AVAIL");
+    }
+}
+
+/* Like ovs-appctl dpif-netdev/pmd-rxq-show: per PMD, each rx queue with its
+ * share of the PMD's cycles over the measurement window, then the PMD's
+ * busy cycles no queue accounts for ("overhead"). */
 static void
 print_pmd_rxqs(struct json_object *result)
 {
+    int window_s = json_object_get_int(jget(result, "intervals"))
+                   * json_object_get_int(jget(result, "interval_s"));
+    if (window_s > 0) {
+        printf("Displaying last %d seconds pmd usage %%\n", window_s);
+    }
     for (size_t i = 0; i < jlen(result, "pmds"); i++) {
         struct json_object *pmd = jidx(result, "pmds", i);
-        int width = 0;
+        int width = 16;
 
         for (size_t q = 0; q < jlen(pmd, "rxqs"); q++) {
             int len = strlen(jstr(jidx(pmd, "rxqs", q), "port"));
@@ -656,15 +677,27 @@ print_pmd_rxqs(struct json_object *result)
                jstr(pmd, "core"));
         if (!jlen(pmd, "rxqs")) {
             printf("  (no rx queues)\n");
+            continue;
         }
         for (size_t q = 0; q < jlen(pmd, "rxqs"); q++) {
             struct json_object *rxq = jidx(pmd, "rxqs", q);
-            printf("  port: %-*s  queue-id: %2s (%s)\n", width,
+            printf("  port: %-*s  queue-id: %2s %s  pmd usage: ", width,
                    jstr(rxq, "port"), jstr(rxq, "queue"),
                    json_object_get_boolean(jget(rxq, "enabled"))
-                   ? "enabled" : "disabled");
+                   ? "(enabled) " : "(disabled)");
+            print_pct(rxq, "pmd_usage");
+            printf("\n");
         }
+        printf("  overhead: ");
+        print_pct(pmd, "overhead");
+        printf("\n");
     }
+}
+
+static void
+print_pmd_rebalance(struct json_object *result)
+{
+    printf("moved %s of %s rx queues\n", jstr(result, "moved"), jstr(result, "rxqs"));
 }
 
 /* ---- Commands with their own handler ------------------------------------ */
@@ -683,6 +716,9 @@ show_port(struct json_object *port)
         printf("  socket: %s", jtext(socket));
     }
     putchar('\n');
+    if (jget(port, "error")) {
+        printf("      error: %s\n", jstr(port, "error"));
+    }
     if (json_object_is_type(options, json_type_object)
         && json_object_object_length(options) > 0) {
         const char *sep = "";
@@ -840,7 +876,7 @@ cmd_add_port(struct vsctl_ctx *ctx, int argc, char *argv[])
 }
 
 /* Sends 'method' with {"name": argv[0], "options": {key=value arguments}}:
- * add-br BR [key=value...] and set-port PORT key=value... */
+ * add-br BR [key=value...] and set-port PORT [key=value...] */
 static int
 call_name_options(struct vsctl_ctx *ctx, const char *cmd, const char *method,
                   int argc, char *argv[])
@@ -994,9 +1030,10 @@ static const struct vsctl_command vsctl_commands[] = {
     { "add-port", "BR PORT type=TYPE [key=value...]",
       "add PORT of TYPE to bridge BR, with options",
       3, -1, NULL, NULL, NULL, cmd_add_port },
-    { "set-port", "PORT key=value...",
-      "change options of PORT (key= restores a default)",
-      2, -1, NULL, NULL, NULL, cmd_set_port },
+    { "set-port", "PORT [key=value...]",
+      "change options of PORT (key= restores a default); with none, retry a "
+      "port in state error",
+      1, -1, NULL, NULL, NULL, cmd_set_port },
     { "del-port", "PORT", "delete PORT",
       1, 1, "port.del", "name", NULL, NULL },
     { "list-ports", "[BR]", "print the names of all ports (of BR)",
@@ -1015,8 +1052,12 @@ static const struct vsctl_command vsctl_commands[] = {
       0, 0, "pmd.stats", NULL, print_pmd_stats, NULL },
     { "pmd-stats-clear", "", "zero the PMD thread statistics",
       0, 0, "pmd.stats_clear", NULL, NULL, NULL },
-    { "pmd-rxq-show", "", "print the rx queues polled by each PMD thread",
+    { "pmd-rxq-show", "", "print the rx queues polled by each PMD thread "
+      "and their load",
       0, 0, "pmd.rxq_show", NULL, print_pmd_rxqs, NULL },
+    { "pmd-rxq-rebalance", "", "re-assign rx queues to PMD threads by "
+      "measured load",
+      0, 0, "pmd.rxq_rebalance", NULL, print_pmd_rebalance, NULL },
     { "monitor", "", "print events (ports added/removed, frontends "
       "(dis)connecting) as they happen",
       0, 0, NULL, NULL, NULL, cmd_monitor },
