@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_bus.h>
@@ -39,6 +38,7 @@ struct ethdev_dev {
     char name[DP_NAME_MAX];
     char devargs[ETHDEV_DEVARGS_MAX];
     char devname[RTE_DEV_NAME_MAX_LEN];
+    char bus[RTE_DEV_NAME_MAX_LEN]; /* "pci", "vdev", ... */
     char backend[16];               /* Internal ports only. */
     char driver[32];
     struct rte_device *rdev;
@@ -52,6 +52,8 @@ struct ethdev_dev {
      * the main thread (polling). */
     rte_spinlock_t link_lock;
     bool link_up;                   /* Under 'link_lock'. */
+    bool events_on;                 /* Under 'link_lock': the port exists
+                                     * (ethdev_dev_open() returned). */
     bool removed;                   /* Atomic: the device was unplugged
                                      * under us (RTE_ETH_EVENT_INTR_RMV). */
 
@@ -59,34 +61,10 @@ struct ethdev_dev {
 };
 
 static struct {
-    const struct port_env *env;
+    struct port_env env_copy;       /* The caller's may be on its stack. */
+    const struct port_env *env;     /* &env_copy once initialised. */
     LIST_HEAD(, ethdev_dev) devs;
 } ctx;
-
-/* Rate limiting of log lines that devices (link flaps) can trigger: at most
- * RL_BURST lines per RL_WINDOW_S seconds.  Any thread. */
-#define RL_BURST    10
-#define RL_WINDOW_S 10
-
-struct ratelimit {
-    uint64_t window;
-    unsigned n;
-};
-
-static bool
-ratelimit_ok(struct ratelimit *rl)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    uint64_t window = (uint64_t) ts.tv_sec / RL_WINDOW_S + 1;
-    if (__atomic_exchange_n(&rl->window, window, __ATOMIC_RELAXED) != window) {
-        __atomic_store_n(&rl->n, 0, __ATOMIC_RELAXED);
-    }
-    return __atomic_add_fetch(&rl->n, 1, __ATOMIC_RELAXED) <= RL_BURST;
-}
-
-static struct ratelimit link_rl;
 
 /* Writes a printf-formatted message into 'err' (PORT_ERRLEN bytes) and
  * returns 'code'. */
@@ -115,14 +93,15 @@ static const char *
 dpdk_strerror(int rc)
 {
     return rc < 0 && rc != -1 ? strerror(-rc)
-                              : "the driver refused (its reason is logged above)";
+                              : "the driver refused it (see vswitchd's log)";
 }
 
 int
 ethdev_dev_init(const struct port_env *env)
 {
     if (!ctx.env) {
-        ctx.env = env;
+        ctx.env_copy = *env;
+        ctx.env = &ctx.env_copy;
         LIST_INIT(&ctx.devs);
     }
     return 0;
@@ -263,20 +242,26 @@ static int link_event_cb(uint16_t port_id, enum rte_eth_event_type type,
                          void *arg, void *ret_param);
 
 /* Records link state 'up' and, if it changed, reports it as an event (and
- * a rate-limited log line; 'why' may add a reason).  Any thread; takes the
- * link lock (never held for long). */
+ * a rate-limited log line; 'why' may add a reason).  Nothing until the port
+ * exists: ethdev_dev_open() records the state it starts with.  Any thread;
+ * takes the link lock (never held for long). */
 static void
 report_link(struct ethdev_dev *dev, bool up, const char *why)
 {
     rte_spinlock_lock(&dev->link_lock);
-    bool changed = dev->link_up != up;
-    dev->link_up = up;
+    bool changed = dev->events_on && dev->link_up != up;
+    if (dev->events_on) {
+        dev->link_up = up;
+    }
     if (changed && ctx.env && ctx.env->event) {
         ctx.env->event(ctx.env->event_aux, dev->name, up ? "link_up" : "link_down");
     }
     rte_spinlock_unlock(&dev->link_lock);
-    if (changed && ratelimit_ok(&link_rl)) {
-        VLOG_INFO("%s: link %s%s", dev->name, up ? "up" : "down", why ? why : "");
+    if (changed) {
+        /* Devices (link flaps) trigger it. */
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(10, 10);
+        VLOG_INFO_RL(&rl, "%s: link %s%s", dev->name, up ? "up" : "down",
+                     why ? why : "");
     }
 }
 
@@ -475,6 +460,11 @@ choose_queues(struct ethdev_dev *dev, const struct ethdev_dev_params *p,
     if (!n_txq) {
         n_txq = RTE_MIN(RTE_MIN(n_pmds, (unsigned) ETHDEV_MAX_TXQ),
                         (unsigned) info->max_tx_queues);
+        /* net_tap refuses other counts (start_device() would find out too,
+         * after the driver logged an error). */
+        if (info->driver_name && !strcmp(info->driver_name, "net_tap")) {
+            n_txq = n_rxq;
+        }
     }
     if (!n_txq) {
         return fail(err, -EINVAL, "port \"%s\": %s has no tx queue", dev->name,
@@ -565,7 +555,7 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
             if (!strcmp(bus, "pci")) {
                 why_probe = rc == -ENODEV ? "no PCI device has that address"
                             : "its driver cannot take it (is it bound to vfio-pci? "
-                              "the reason is logged above)";
+                              "vswitchd's log has the driver's reason)";
             }
             return fail(err, dpdk_errno(rc), "port \"%s\": cannot hot-plug %s: %s",
                         p->name, p->devargs, why_probe);
@@ -594,6 +584,7 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
     snprintf(dev->name, sizeof dev->name, "%s", p->name);
     snprintf(dev->devargs, sizeof dev->devargs, "%s", p->devargs);
     snprintf(dev->devname, sizeof dev->devname, "%s", devname);
+    snprintf(dev->bus, sizeof dev->bus, "%s", bus);
     snprintf(dev->backend, sizeof dev->backend, "%s", p->backend ? p->backend : "");
     snprintf(dev->driver, sizeof dev->driver, "%s",
              info.driver_name ? info.driver_name : "");
@@ -616,16 +607,18 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
                   devname, dpdk_strerror(rc));
     }
     struct rte_eth_link link;
-    if (!rte_eth_link_get_nowait(pid, &link)) {
-        dev->link_up = link.link_status == RTE_ETH_LINK_UP;
-    }
+    bool up = !rte_eth_link_get_nowait(pid, &link) && link.link_status == RTE_ETH_LINK_UP;
+    rte_spinlock_lock(&dev->link_lock);
+    dev->link_up = up;
+    dev->events_on = true;
+    rte_spinlock_unlock(&dev->link_lock);
     LIST_INSERT_HEAD(&ctx.devs, dev, node);
     VLOG_INFO("%s: %s %s (ethdev %u, driver %s): %u rx queue(s), %u tx queue(s)%s, "
               "%u/%u descriptors, link %s", dev->name,
               probed ? "hot-plugged" : "using", devname, pid, dev->driver,
               dev->dp.n_rxq, dev->dp.n_txq,
               dev->dp.n_txq < ctx.env->n_pmds ? " shared by the PMDs" : "",
-              dev->rxq_size, dev->txq_size, dev->link_up ? "up" : "down");
+              dev->rxq_size, dev->txq_size, up ? "up" : "down");
     err[0] = '\0';
     *devp = dev;
     return 0;
@@ -651,7 +644,7 @@ ethdev_dev_close(struct ethdev_dev *dev)
         if (rdev_in_use(dev->rdev)) {
             rte_eth_dev_close(pid);
         } else {
-            unplug(dev->name, NULL, dev->devname, dev->rdev, true, pid);
+            unplug(dev->name, dev->bus, dev->devname, dev->rdev, true, pid);
         }
     }
     VLOG_INFO("%s: %s %s", dev->name, dev->probed ? "unplugged" : "stopped",

@@ -27,8 +27,8 @@ struct port_env;
 /* Defaults and limits of the queue options. */
 #define ETHDEV_DEFAULT_QUEUE_SIZE 1024
 
-/* Remembers 'env' (which outlives every port) for the module.  Idempotent:
- * both port classes call it.  Returns 0. */
+/* Keeps a copy of 'env' for the module (its pointers must outlive every
+ * port).  Idempotent: both port classes call it.  Returns 0. */
 int ethdev_dev_init(const struct port_env *env);
 
 /* Writes the canonical name of the device that 'devargs' names (e.g.

@@ -42,24 +42,19 @@ fail(char *err, int code, const char *fmt, ...)
     return code;
 }
 
-/* Parses option 'key' of port 'name': a decimal integer 's' in
- * [min, max].  Returns 0 and *out, or -EINVAL with a message. */
+/* Parses option 'key' = 's' of port 'name' as an integer in [min, max]
+ * into *out.  Returns 0 or -EINVAL with a message. */
 static int
-parse_uint(const char *name, const char *key, const char *s, unsigned min,
-           unsigned max, uint16_t *out, char *err)
+parse_u16(const char *name, const char *key, const char *s, unsigned min,
+          unsigned max, uint16_t *out, char *err)
 {
-    unsigned long v = 0;
-    const char *p = s;
+    unsigned v;
+    int rc = port_parse_uint(name, key, s, min, max, &v, err);
 
-    for (; *p >= '0' && *p <= '9' && v <= max; p++) {
-        v = v * 10 + (unsigned long) (*p - '0');
+    if (!rc) {
+        *out = (uint16_t) v;
     }
-    if (p == s || *p || v < min || v > max) {
-        return fail(err, -EINVAL, "port \"%s\": %s=%s: expected a number from %u "
-                    "to %u", name, key, s, min, max);
-    }
-    *out = (uint16_t) v;
-    return 0;
+    return rc;
 }
 
 /* Parses and validates the options of dpdk port 'name' into 'o' (which
@@ -78,13 +73,13 @@ dpdk_parse(const char *name, struct json_object *options, struct dpdk_options *o
         if (!strcmp(key, "devargs")) {
             o->devargs = s;
         } else if (!strcmp(key, "n_rxq")) {
-            rc = parse_uint(name, key, s, 1, DP_MAX_QUEUES, &o->n_rxq, err);
+            rc = parse_u16(name, key, s, 1, DP_MAX_QUEUES, &o->n_rxq, err);
         } else if (!strcmp(key, "n_txq")) {
-            rc = parse_uint(name, key, s, 1, ETHDEV_MAX_TXQ, &o->n_txq, err);
+            rc = parse_u16(name, key, s, 1, ETHDEV_MAX_TXQ, &o->n_txq, err);
         } else if (!strcmp(key, "rxq_size")) {
-            rc = parse_uint(name, key, s, 1, UINT16_MAX, &o->rxq_size, err);
+            rc = parse_u16(name, key, s, 1, UINT16_MAX, &o->rxq_size, err);
         } else if (!strcmp(key, "txq_size")) {
-            rc = parse_uint(name, key, s, 1, UINT16_MAX, &o->txq_size, err);
+            rc = parse_u16(name, key, s, 1, UINT16_MAX, &o->txq_size, err);
         } else {
             rc = fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" (dpdk ports "
                       "know: %s)", name, key, DPDK_OPTIONS);
@@ -154,23 +149,17 @@ internal_check(const char *name, struct json_object *options, char *err)
     return 0;
 }
 
-/* Creates the kernel netdev 'name': virtio-user on /dev/vhost-net if we may
- * open it, else net_tap.  The vdev gets a name of its own that no other
- * port of ours uses ("net_tap_vs<N>", "net_virtio_user_vs<N>": vdev names
- * must start with the driver's name). */
+/* Opens the vdev of internal port 'name' with 'driver' ("net_virtio_user"
+ * or "net_tap") under a vdev name of its own that no other port of ours uses
+ * ("net_tap_vs<N>", ...: vdev names must start with the driver's name).
+ * Returns 0 and *devp, or a negative errno with a message. */
 static int
-internal_create(const char *name, struct json_object *options, void **devp, char *err)
+internal_open(const char *name, bool vhost_net, struct ethdev_dev **devp, char *err)
 {
     static unsigned seq;
-    char vdev[64], devargs[256];
-    struct ethdev_dev *dev;
-    int rc;
-
-    if ((rc = internal_check(name, options, err))) {
-        return rc;
-    }
-    bool vhost_net = !access(VHOST_NET_DEV, R_OK | W_OK);
     const char *driver = vhost_net ? "net_virtio_user" : "net_tap";
+    char vdev[64], devargs[256];
+
     do {
         snprintf(vdev, sizeof vdev, "%s_vs%u", driver, seq++);
     } while (ethdev_dev_user(vdev));
@@ -189,8 +178,30 @@ internal_create(const char *name, struct json_object *options, void **devp, char
          * tx as rx queues. */
         .n_txq = 1,
     };
-    rc = ethdev_dev_open(&p, &dev, err);
-    *devp = rc ? NULL : dev;
+    return ethdev_dev_open(&p, devp, err);
+}
+
+/* Creates the kernel netdev 'name': virtio-user on /dev/vhost-net if we may
+ * open it (net_tap if that fails), else net_tap. */
+static int
+internal_create(const char *name, struct json_object *options, void **devp, char *err)
+{
+    struct ethdev_dev *dev;
+    int rc;
+
+    *devp = NULL;
+    if ((rc = internal_check(name, options, err))) {
+        return rc;
+    }
+    bool vhost_net = !access(VHOST_NET_DEV, R_OK | W_OK);
+    rc = internal_open(name, vhost_net, &dev, err);
+    if (rc && vhost_net && rc != -EEXIST) {
+        VLOG_WARN("%s: %s; using net_tap instead of virtio-user", name, err);
+        rc = internal_open(name, false, &dev, err);
+    }
+    if (!rc) {
+        *devp = dev;
+    }
     return rc;
 }
 

@@ -41,11 +41,14 @@
 #include "datapath/datapath.h"
 #include "datapath/port-provider.h"
 #include "vhost/vhost-port.h"
+#include "ethdev/ethdev-port.h"
 
 /* Every port type: one line each. */
 static const struct port_class *const port_classes[] = {
     &vhost_user_class,
     &vhost_user_client_class,
+    &dpdk_port_class,
+    &internal_port_class,
     NULL,
 };
 
