@@ -1,12 +1,17 @@
 /* datapath - control side of the data path.  See datapath.h.
  *
  * Owns the PMD threads, the bridges' runtime state and every dp_port.  Each
- * change (bridge or port added/removed) refills the spare dp_snapshot,
+ * change (bridge or port added/removed) re-assigns rx queues to PMDs
+ * (rxq-sched.c, by the loads pmd.c measures), refills the spare dp_snapshot,
  * publishes it and waits for an RCU grace period, after which the other one
- * is the spare; pmd.c only ever reads the published snapshot.  Main thread only, except datapath_synchronize(). */
+ * is the spare; pmd.c only ever reads the published snapshot.  A queue that
+ * moves to another PMD is first published on no PMD at all, so that no two
+ * PMDs ever poll it (or write its load counter) at once.  Main thread only,
+ * except datapath_synchronize(). */
 #include "datapath/datapath.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 #include "lib/vlog.h"
 #include "datapath/fdb.h"
 #include "datapath/pmd.h"
+#include "datapath/rxq-sched.h"
 
 struct dp_bridge {
     unsigned idx;
@@ -38,6 +44,8 @@ struct dp_port_ctl {
     struct dp_port port;                /* First: PMDs see only this. */
     struct dp_stats baseline;           /* Subtracted by dp_port_get_stats. */
     struct dp_bridge *bridge;           /* NULL while detached. */
+    int8_t rxq_pmd[DP_MAX_QUEUES];      /* PMD polling each queue, or -1. */
+    int8_t rxq_next[DP_MAX_QUEUES];     /* Being assigned (datapath_publish). */
 };
 
 struct datapath {
@@ -53,7 +61,12 @@ struct datapath {
     unsigned next_port_no;              /* Where the search for a free one starts. */
     struct dp_bridge *bridges[DP_MAX_BRIDGES];
     struct rte_mempool *mp;
+    uint64_t tsc_per_interval;          /* DP_LOAD_INTERVAL_MS in TSC. */
+    struct rxq_sched_item sched[DP_MAX_PORTS * DP_MAX_QUEUES];  /* Scratch. */
 };
+
+_Static_assert(DP_MAX_PMDS <= RXQ_SCHED_MAX_PMDS && DP_MAX_PMDS <= INT8_MAX,
+               "PMD ids fit the scheduler and rxq_pmd[]");
 
 static const char *const drop_names[DP_N_DROPS] = {
 #define DP_DROP(ENUM, NAME) [DP_DROP_##ENUM] = NAME,
@@ -79,10 +92,61 @@ datapath_now_ms(void)
     return rte_rdtsc() / (rte_get_tsc_hz() / 1000);
 }
 
-/* Fills 'snap' with the current bridges and attached ports.  Rx queues are
- * dealt round-robin to PMDs in port-number order. */
+/* Sum of the completed intervals of 'h' plus the current one, whose
+ * counter is the sum of '*a' and (if nonnull) '*b'.  Reads the slots, then
+ * the mark, then the counter, as pmd.c writes them in the other order. */
+static uint64_t
+load_window(const struct dp_load_hist *h, const uint64_t *a, const uint64_t *b)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < DP_LOAD_INTERVALS; i++) {
+        sum += __atomic_load_n(&h->past[i], __ATOMIC_ACQUIRE);
+    }
+    uint64_t mark = __atomic_load_n(&h->mark, __ATOMIC_ACQUIRE);
+    uint64_t now = __atomic_load_n(a, __ATOMIC_RELAXED)
+                   + (b ? __atomic_load_n(b, __ATOMIC_RELAXED) : 0);
+    return sum + (now > mark ? now - mark : 0);
+}
+
+/* Measured load of rx queue 'qid' of 'port': cycles over the window. */
+static uint64_t
+rxq_load(const struct dp_port *port, uint16_t qid)
+{
+    const struct dp_rxq_load *ql = &port->rxq_load[qid];
+    return load_window(&ql->hist, &ql->cycles, NULL);
+}
+
+/* Computes the PMD of every rx queue of every attached port into
+ * rxq_next[] (rxq-sched.c).  Returns how many queues move from one PMD to
+ * another, and the number of queues in *n_rxqs. */
+static unsigned
+datapath_assign(struct datapath *dp, unsigned *n_rxqs)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+        struct dp_port_ctl *pc = dp->ports[i];
+        for (uint16_t q = 0; pc && pc->bridge && q < pc->port.n_rxq; q++) {
+            struct rxq_sched_item *it = &dp->sched[n++];
+            it->load = rxq_load(&pc->port, q);
+            it->key = i * DP_MAX_QUEUES + q;
+            it->cur = pc->rxq_pmd[q];
+        }
+    }
+    unsigned moved = rxq_sched_assign(dp->sched, n, dp->n_pmds, RXQ_SCHED_STICKY_PCT);
+    for (size_t k = 0; k < n; k++) {
+        const struct rxq_sched_item *it = &dp->sched[k];
+        dp->ports[it->key / DP_MAX_QUEUES]->rxq_next[it->key % DP_MAX_QUEUES]
+            = (int8_t) it->pmd;
+    }
+    *n_rxqs = (unsigned) n;
+    return moved;
+}
+
+/* Fills 'snap' with the current bridges and attached ports; every rx queue
+ * goes to the PMD in rxq_next[], except, if 'hold_moving', queues that some
+ * other PMD polls now: those are polled by nobody. */
 static void
-snapshot_fill(const struct datapath *dp, struct dp_snapshot *snap)
+snapshot_fill(const struct datapath *dp, struct dp_snapshot *snap, bool hold_moving)
 {
     for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
         struct dp_port_ctl *pc = dp->ports[i];
@@ -99,29 +163,79 @@ snapshot_fill(const struct datapath *dp, struct dp_snapshot *snap)
     for (unsigned p = 0; p < DP_MAX_PMDS; p++) {
         snap->poll[p].n = 0;
     }
-    unsigned k = 0;
     for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
         struct dp_port *port = snap->ports[i];
+        const struct dp_port_ctl *pc = dp->ports[i];
         for (uint16_t q = 0; port && q < port->n_rxq; q++) {
-            struct dp_poll_list *pl = &snap->poll[k++ % dp->n_pmds];
+            int pmd = pc->rxq_next[q];
+            if (hold_moving && pc->rxq_pmd[q] >= 0 && pc->rxq_pmd[q] != pmd) {
+                continue;
+            }
+            struct dp_poll_list *pl = &snap->poll[pmd];
             pl->rxq[pl->n].port = port;
+            pl->rxq[pl->n].load = &port->rxq_load[q];
             pl->rxq[pl->n].qid = q;
             pl->n++;
         }
     }
 }
 
-/* Publishes the current configuration to the PMDs: fills the snapshot they
- * are not using, publishes it, and waits for a grace period, after which
- * the previous one is unused and becomes the spare. */
+/* Fills the snapshot PMDs are not using, publishes it, and waits for a
+ * grace period, after which the previous one is unused and becomes the
+ * spare. */
 static void
-datapath_publish(struct datapath *dp)
+snapshot_publish(struct datapath *dp, bool hold_moving)
 {
     struct dp_snapshot *next = dp->snaps[dp->snap == dp->snaps[0]];
 
-    snapshot_fill(dp, next);
+    snapshot_fill(dp, next, hold_moving);
     __atomic_store_n(&dp->snap, next, __ATOMIC_RELEASE);
     datapath_synchronize(dp);
+}
+
+/* Publishes the current configuration to the PMDs, with rx queues
+ * re-assigned by load.  Queues that move are first unpolled for a grace
+ * period (a first snapshot without them), so their old PMD is done with
+ * them before the new one starts.  Returns how many queues moved, and the
+ * number of queues in *n_rxqs (if nonnull). */
+static unsigned
+datapath_publish(struct datapath *dp, unsigned *n_rxqs)
+{
+    unsigned n;
+    unsigned moved = datapath_assign(dp, &n);
+
+    if (moved) {
+        snapshot_publish(dp, true);
+    }
+    for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+        struct dp_port_ctl *pc = dp->ports[i];
+        if (!pc) {
+            continue;
+        }
+        for (uint16_t q = 0; q < DP_MAX_QUEUES; q++) {
+            int8_t next = pc->bridge && q < pc->port.n_rxq ? pc->rxq_next[q] : -1;
+            if (pc->rxq_pmd[q] >= 0 && next >= 0 && next != pc->rxq_pmd[q]) {
+                VLOG_INFO("port %s rx queue %u: moved from PMD %d (core %u) to "
+                          "PMD %d (core %u), load %"PRIu64" cycles",
+                          pc->port.name, q, pc->rxq_pmd[q],
+                          dp->pmds[pc->rxq_pmd[q]]->core, next,
+                          dp->pmds[next]->core, rxq_load(&pc->port, q));
+            }
+            pc->rxq_pmd[q] = next;
+            pc->rxq_next[q] = next;
+        }
+    }
+    snapshot_publish(dp, false);
+    if (n_rxqs) {
+        *n_rxqs = n;
+    }
+    return moved;
+}
+
+unsigned
+datapath_rxq_rebalance(struct datapath *dp, unsigned *n_rxqs)
+{
+    return datapath_publish(dp, n_rxqs);
 }
 
 void
@@ -143,6 +257,7 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
     }
     dp->n_pmds = params->n_pmds;
     dp->mp = params->mp;
+    dp->tsc_per_interval = rte_get_tsc_hz() / 1000 * DP_LOAD_INTERVAL_MS;
 
     size_t sz = rte_rcu_qsbr_get_memsize(DP_MAX_PMDS);
     dp->qsbr = rte_zmalloc("dp_qsbr", sz, RTE_CACHE_LINE_SIZE);
@@ -176,6 +291,7 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         pmd->snap = &dp->snap;
         pmd->qsbr = dp->qsbr;
         pmd->tsc_per_ms = tsc_per_ms;
+        pmd->tsc_per_interval = dp->tsc_per_interval;
         dp->pmds[i] = pmd;
     }
     for (unsigned i = 0; i < dp->n_pmds; i++) {
@@ -277,7 +393,7 @@ dp_bridge_create(struct datapath *dp, const char *name, uint32_t fdb_max_entries
     br->fdb_ageing_ms = fdb_ageing_ms;
     snprintf(br->name, sizeof br->name, "%s", name);
     dp->bridges[idx] = br;
-    datapath_publish(dp);
+    datapath_publish(dp, NULL);
     *brp = br;
     return 0;
 }
@@ -286,7 +402,7 @@ void
 dp_bridge_destroy(struct datapath *dp, struct dp_bridge *br)
 {
     dp->bridges[br->idx] = NULL;
-    datapath_publish(dp);
+    datapath_publish(dp, NULL);
     fdb_destroy(br->fdb);
     free(br);
 }
@@ -351,6 +467,8 @@ dp_port_create(struct datapath *dp, const char *name, const struct dp_port_ops *
     pc->port.fdb_id = DP_FDB_ID(no, ++dp->port_gen[no]);
     dp->next_port_no = (no + 1) % DP_MAX_PORTS;
     pc->port.n_rxq = n_rxq;
+    memset(pc->rxq_pmd, -1, sizeof pc->rxq_pmd);
+    memset(pc->rxq_next, -1, sizeof pc->rxq_next);
     snprintf(pc->port.name, sizeof pc->port.name, "%s", name);
     dp->ports[no] = pc;
     *portp = &pc->port;
@@ -366,7 +484,7 @@ dp_port_attach(struct datapath *dp, struct dp_bridge *br, struct dp_port *port)
     port->bridge_idx = (uint16_t) br->idx;
     pc->bridge = br;
     br->port_no[br->n_ports++] = port->port_no;
-    datapath_publish(dp);
+    datapath_publish(dp, NULL);
 }
 
 void
@@ -387,7 +505,7 @@ dp_port_detach(struct datapath *dp, struct dp_port *port)
         }
     }
     pc->bridge = NULL;
-    datapath_publish(dp);
+    datapath_publish(dp, NULL);
     /* No PMD polls or sends to the port any more: forget what it learned.
      * (Should concurrent learning make the flush miss an entry, its stale
      * generation keeps it from matching a port that reuses the number.) */
@@ -505,5 +623,40 @@ datapath_foreach_rxq(const struct datapath *dp, unsigned pmd_id, dp_rxq_cb *cb,
     const struct dp_poll_list *pl = &dp->snap->poll[pmd_id];
     for (unsigned i = 0; i < pl->n; i++) {
         cb(pl->rxq[i].port, pl->rxq[i].qid, aux);
+    }
+}
+
+bool
+dp_port_rxq_enabled(const struct dp_port *port, uint16_t qid)
+{
+    return !port->ops->rxq_enabled || port->ops->rxq_enabled(port, qid);
+}
+
+void
+datapath_get_pmd_load(const struct datapath *dp, unsigned pmd_id,
+                      struct dp_pmd_load *load)
+{
+    const struct pmd *pmd = dp->pmds[pmd_id];
+    const struct pmd_counters *c = &pmd->counters;
+
+    load->busy_cycles = load_window(&pmd->busy_hist, &c->busy_cycles, NULL);
+    load->cycles = load_window(&pmd->total_hist, &c->busy_cycles, &c->idle_cycles);
+}
+
+void
+datapath_foreach_rxq_info(const struct datapath *dp, unsigned pmd_id,
+                          dp_rxq_info_cb *cb, void *aux)
+{
+    const struct dp_poll_list *pl = &dp->snap->poll[pmd_id];
+    for (unsigned i = 0; i < pl->n; i++) {
+        const struct dp_port *port = pl->rxq[i].port;
+        uint16_t qid = pl->rxq[i].qid;
+        struct dp_rxq_info info = {
+            .port = port->name,
+            .qid = qid,
+            .enabled = dp_port_rxq_enabled(port, qid),
+            .cycles = rxq_load(port, qid),
+        };
+        cb(&info, aux);
     }
 }

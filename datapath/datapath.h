@@ -109,4 +109,41 @@ typedef void dp_rxq_cb(const struct dp_port *, uint16_t qid, void *aux);
 void datapath_foreach_rxq(const struct datapath *, unsigned pmd_id,
                           dp_rxq_cb *cb, void *aux);
 
+/* True if rx queue 'qid' of 'port' currently carries traffic, as its port
+ * type says (e.g. a vhost frontend enabled the vring). */
+bool dp_port_rxq_enabled(const struct dp_port *, uint16_t qid);
+
+/* Rx queue assignment and load.
+ *
+ * PMDs measure the cycles they spend on each rx queue over a window of the
+ * last DP_LOAD_INTERVALS intervals of DP_LOAD_INTERVAL_MS plus the current
+ * one (dp-port-core.h).  Every change that publishes a snapshot (bridges or
+ * ports added or removed) re-assigns queues to PMDs by those loads
+ * (rxq-sched.h), and so does datapath_rxq_rebalance(). */
+
+/* Cycles of PMD 'pmd_id' over the window. */
+struct dp_pmd_load {
+    uint64_t cycles;            /* All: busy + idle. */
+    uint64_t busy_cycles;       /* In iterations that received packets. */
+};
+void datapath_get_pmd_load(const struct datapath *, unsigned pmd_id,
+                           struct dp_pmd_load *);
+
+/* One rx queue as pmd.rxq_show reports it. */
+struct dp_rxq_info {
+    const char *port;           /* Port name. */
+    uint16_t qid;
+    bool enabled;               /* dp_port_rxq_enabled(). */
+    uint64_t cycles;            /* Processing cycles over the window. */
+};
+/* Calls 'cb' for every rx queue polled by PMD 'pmd_id', in polling order. */
+typedef void dp_rxq_info_cb(const struct dp_rxq_info *, void *aux);
+void datapath_foreach_rxq_info(const struct datapath *, unsigned pmd_id,
+                               dp_rxq_info_cb *cb, void *aux);
+
+/* Re-assigns every rx queue to a PMD by measured load, now.  Returns how
+ * many queues moved to another PMD and, if 'n_rxqs' is nonnull, stores the
+ * number of rx queues polled.  Waits for up to two RCU grace periods. */
+unsigned datapath_rxq_rebalance(struct datapath *, unsigned *n_rxqs);
+
 #endif

@@ -8,7 +8,8 @@
  * Ownership: the control plane (datapath.c) allocates and frees dp_ports; a
  * port is freed only after every PMD has passed an RCU quiescent state since
  * the port was unpublished.  PMD i writes only stats[i]; the main thread
- * reads all slots and sums them (relaxed 64-bit loads). */
+ * reads all slots and sums them (relaxed 64-bit loads).  rxq_load[q] is
+ * written by the one PMD that polls queue q. */
 #ifndef VSWITCH_DP_PORT_CORE_H
 #define VSWITCH_DP_PORT_CORE_H 1
 
@@ -58,6 +59,38 @@ struct dp_stats {
     uint64_t drops[DP_N_DROPS];
 } __rte_cache_aligned;
 
+/* Rx queue load measurement (as OVS's pmd-rxq-assign=cycles): the PMD
+ * counts the TSC cycles it spends on each rx queue and keeps the sums of the
+ * last DP_LOAD_INTERVALS intervals of DP_LOAD_INTERVAL_MS each.  Intervals
+ * are numbered by the TSC ('epoch' = tsc / interval), so every PMD's
+ * intervals begin at the same moments.  The measured load of a queue (and
+ * the cycles of a PMD, in struct pmd) is the sum over the completed
+ * intervals plus the current one: the last 60 to 70 seconds. */
+#define DP_LOAD_INTERVALS   6
+#define DP_LOAD_INTERVAL_MS 10000
+
+/* The interval history of a cumulative counter.  Written only by the PMD
+ * that owns the counter (pmd.c, at each interval boundary); read by the
+ * main thread with relaxed loads (datapath.c), which may be off by one
+ * interval at a boundary: a load estimate, not an exact counter. */
+struct dp_load_hist {
+    uint64_t epoch;                     /* Number of the current interval. */
+    uint64_t mark;                      /* Counter at its start. */
+    uint64_t past[DP_LOAD_INTERVALS];   /* Completed ones, by epoch % N. */
+};
+
+/* Processing cycles of one rx queue: from its rx burst to the end of
+ * switching what it received, plus its share (by packets) of the iteration's
+ * output flush.  Empty polls are not charged (they are the PMD's idle or
+ * overhead time).  Written only by the PMD that polls the queue: a queue
+ * moving between PMDs is first unpolled for a grace period (datapath.c), so
+ * two PMDs never write it at once.  Kept in the port, so it survives
+ * snapshot publication and queue moves. */
+struct dp_rxq_load {
+    uint64_t cycles;                    /* Cumulative. */
+    struct dp_load_hist hist;
+} __rte_cache_aligned;
+
 struct dp_port;
 
 struct dp_port_ops {
@@ -97,6 +130,10 @@ struct dp_port {
 
     /* Per-PMD counters, one cache line (or more) each. */
     struct dp_stats stats[DP_MAX_PMDS];
+
+    /* Per rx queue load, one cache line (or more) each: the queues of one
+     * port may be polled by different PMDs. */
+    struct dp_rxq_load rxq_load[DP_MAX_QUEUES];
 };
 
 #endif

@@ -1,8 +1,16 @@
 /* pmd - the PMD loop: rx burst, learn, look up, batch, flush.  See pmd.h.
  *
  * Everything in this file runs on PMD threads.  The only shared state it
- * writes is its own counters, its ports' stats slot for this PMD, and FDB
- * entries (fdb_learn(), which writes only on change). */
+ * writes is its own counters, its ports' stats slot for this PMD, the load
+ * counters of the rx queues it polls, and FDB entries (fdb_learn(), which
+ * writes only on change).
+ *
+ * Cycle accounting: one TSC read per poll.  A poll that received packets
+ * charges its queue from the start of the rx burst to the end of switching
+ * (mid-burst flushes of full batches included); the end-of-iteration flush
+ * is shared among the queues that received, by packets.  Empty polls are
+ * charged to no queue.  An iteration that received anything counts as busy
+ * for the PMD, otherwise as idle. */
 #include "datapath/pmd.h"
 
 #include <errno.h>
@@ -158,6 +166,66 @@ pmd_switch(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port *in,
     }
 }
 
+/* Closes the intervals of 'h' before 'epoch', the counter being 'counter'
+ * now.  Intervals nobody closed in time (the counter's queue was not polled
+ * at a boundary) count as empty, except the first, which gets everything
+ * since the last mark.  The mark is stored before the slots so that a
+ * reader that sees a new slot also sees the new mark (datapath.c). */
+static void
+pmd_hist_advance(struct dp_load_hist *h, uint64_t counter, uint64_t epoch)
+{
+    uint64_t from = h->epoch;
+
+    if (from >= epoch) {
+        return;
+    }
+    uint64_t done = counter - h->mark;
+    __atomic_store_n(&h->mark, counter, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->epoch, epoch, __ATOMIC_RELAXED);
+    if (epoch - from >= DP_LOAD_INTERVALS) {
+        for (unsigned i = 0; i < DP_LOAD_INTERVALS; i++) {
+            __atomic_store_n(&h->past[i], 0, __ATOMIC_RELAXED);
+        }
+        from = epoch - 1;
+    } else {
+        for (uint64_t e = from + 1; e < epoch; e++) {
+            __atomic_store_n(&h->past[e % DP_LOAD_INTERVALS], 0, __ATOMIC_RELAXED);
+        }
+    }
+    __atomic_store_n(&h->past[from % DP_LOAD_INTERVALS], done, __ATOMIC_RELEASE);
+}
+
+/* At an interval boundary ('now' >= pmd->next_interval_tsc): closes the
+ * interval of this PMD's counters and of every queue it polls. */
+static void
+pmd_next_interval(struct pmd *pmd, const struct dp_poll_list *poll, uint64_t now)
+{
+    uint64_t epoch = now / pmd->tsc_per_interval;
+    const struct pmd_counters *c = &pmd->counters;
+
+    pmd_hist_advance(&pmd->busy_hist, c->busy_cycles, epoch);
+    pmd_hist_advance(&pmd->total_hist, c->busy_cycles + c->idle_cycles, epoch);
+    for (unsigned i = 0; i < poll->n; i++) {
+        struct dp_rxq_load *ql = poll->rxq[i].load;
+        pmd_hist_advance(&ql->hist, ql->cycles, epoch);
+    }
+    pmd->next_interval_tsc = (epoch + 1) * pmd->tsc_per_interval;
+}
+
+/* Charges the 'cycles' of this iteration's output flush to the 'n_busy'
+ * queues that received the 'got' packets, in proportion to their packets. */
+static inline void
+pmd_charge_flush(struct pmd *pmd, const struct dp_poll_list *poll,
+                 unsigned n_busy, uint64_t got, uint64_t cycles)
+{
+    for (unsigned i = 0; i < n_busy; i++) {
+        const struct pmd_busy_rxq *b = &pmd->busy[i];
+        struct dp_rxq_load *ql = poll->rxq[b->idx].load;
+        __atomic_store_n(&ql->cycles, ql->cycles + cycles * b->n / got,
+                         __ATOMIC_RELAXED);
+    }
+}
+
 int
 pmd_main(void *arg)
 {
@@ -168,32 +236,52 @@ pmd_main(void *arg)
     rte_rcu_qsbr_thread_online(pmd->qsbr, pmd->id);
 
     uint64_t prev = rte_rdtsc();
+    pmd->next_interval_tsc = prev;      /* Starts the history at once. */
     while (!__atomic_load_n(&pmd->stop, __ATOMIC_RELAXED)) {
         const struct dp_snapshot *snap = __atomic_load_n(pmd->snap, __ATOMIC_ACQUIRE);
         const struct dp_poll_list *poll = &snap->poll[pmd->id];
         uint64_t now_ms = prev / pmd->tsc_per_ms;
         uint64_t got = 0;
+        unsigned n_busy = 0;
 
+        /* One TSC read per poll: 't' is when the current poll began. */
+        uint64_t t = prev;
         for (unsigned i = 0; i < poll->n; i++) {
-            struct dp_port *port = poll->rxq[i].port;
-            uint16_t n = port->ops->rx(port, poll->rxq[i].qid, pkts, DP_BURST);
+            const struct dp_rxq *rxq = &poll->rxq[i];
+            struct dp_port *port = rxq->port;
+            uint16_t n = port->ops->rx(port, rxq->qid, pkts, DP_BURST);
+            uint64_t after;
             if (n) {
                 got += n;
                 pmd_switch(pmd, snap, port, pkts, n, now_ms);
+                after = rte_rdtsc();
+                __atomic_store_n(&rxq->load->cycles, rxq->load->cycles + (after - t),
+                                 __ATOMIC_RELAXED);
+                pmd->busy[n_busy].idx = (uint16_t) i;
+                pmd->busy[n_busy].n = n;
+                n_busy++;
+            } else {
+                after = rte_rdtsc();
             }
+            t = after;
         }
         pmd_flush(pmd, snap);
-        rte_rcu_qsbr_quiescent(pmd->qsbr, pmd->id);
 
         uint64_t now = rte_rdtsc();
         struct pmd_counters *c = &pmd->counters;
         c->iterations++;
         if (got) {
+            pmd_charge_flush(pmd, poll, n_busy, got, now - t);
             c->rx_packets += got;
             c->busy_cycles += now - prev;
         } else {
             c->idle_cycles += now - prev;
         }
+        if (unlikely(now >= pmd->next_interval_tsc)) {
+            pmd_next_interval(pmd, poll, now);
+        }
+        /* Nothing of 'snap' is used after this. */
+        rte_rcu_qsbr_quiescent(pmd->qsbr, pmd->id);
         prev = now;
     }
 

@@ -4,7 +4,9 @@
  * publishes snapshots and launches pmd_main() on each PMD lcore; pmd.c runs
  * the loop: poll every (port, queue) of this PMD's poll list in bursts,
  * learn source MACs, look up destinations, batch per output port, flush the
- * batches once per iteration, report an RCU quiescent state.
+ * batches once per iteration, report an RCU quiescent state.  It also
+ * measures the cycles spent on each rx queue (struct dp_rxq_load), from which
+ * datapath.c assigns queues to PMDs.
  * No malloc, no syscalls, no locks, no logging per packet. */
 #ifndef VSWITCH_PMD_H
 #define VSWITCH_PMD_H 1
@@ -18,6 +20,7 @@
 /* One (port, queue) a PMD polls. */
 struct dp_rxq {
     struct dp_port *port;
+    struct dp_rxq_load *load;           /* &port->rxq_load[qid]. */
     uint16_t qid;
 };
 
@@ -49,6 +52,12 @@ struct pmd_counters {
     uint64_t idle_cycles;
 };
 
+/* A queue that received packets in the current iteration. */
+struct pmd_busy_rxq {
+    uint16_t idx;                       /* In the poll list. */
+    uint16_t n;                         /* Packets received. */
+};
+
 struct pmd_txbatch {
     uint16_t n;
     bool dirty;                 /* On the PMD's dirty list. */
@@ -63,16 +72,23 @@ struct pmd {
     struct dp_snapshot **snap;          /* Published snapshot pointer. */
     struct rte_rcu_qsbr *qsbr;
     uint64_t tsc_per_ms;
+    uint64_t tsc_per_interval;          /* DP_LOAD_INTERVAL_MS in TSC. */
     bool stop;                          /* Set by main (atomic store). */
     bool running;
 
+    /* Written by the PMD only. */
     struct pmd_counters counters __rte_cache_aligned;
+    struct dp_load_hist busy_hist;      /* Of counters.busy_cycles. */
+    struct dp_load_hist total_hist;     /* Of busy_cycles + idle_cycles. */
+
     struct pmd_counters baseline __rte_cache_aligned;   /* Main thread's. */
 
     /* Private to the PMD thread. */
-    uint16_t n_dirty __rte_cache_aligned;
+    uint64_t next_interval_tsc __rte_cache_aligned;
+    uint16_t n_dirty;
     uint16_t dirty[DP_MAX_PORTS];
     struct pmd_txbatch txb[DP_MAX_PORTS];
+    struct pmd_busy_rxq busy[DP_MAX_PORTS * DP_MAX_QUEUES];
 };
 
 /* The PMD thread's main function (rte_eal_remote_launch); 'arg' is its

@@ -418,15 +418,34 @@ m_events_subscribe(void *conn, struct json_object *params, void *aux,
     return 0;
 }
 
-static void
-rxq_one(const struct dp_port *port, uint16_t qid, void *aux)
+/* Percent 'part' is of 'whole', to 0.01. */
+static double
+percent(uint64_t part, uint64_t whole)
 {
+    return (double) (uint64_t) (10000.0 * part / whole + 0.5) / 100.0;
+}
+
+struct rxq_show_ctx {
+    struct json_object *rxqs;
+    uint64_t pmd_cycles;        /* The PMD's cycles over the window. */
+    uint64_t rxq_cycles;        /* Sum over its queues. */
+};
+
+static void
+rxq_show_one(const struct dp_rxq_info *rxq, void *ctx_)
+{
+    struct rxq_show_ctx *ctx = ctx_;
     struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "port", json_object_new_string(port->name));
-    json_object_object_add(o, "queue", json_object_new_int(qid));
-    json_object_object_add(o, "enabled", json_object_new_boolean(
-                               port->ops->rxq_enabled(port, qid)));
-    json_object_array_add(aux, o);
+
+    json_object_object_add(o, "port", json_object_new_string(rxq->port));
+    json_object_object_add(o, "queue", json_object_new_int(rxq->qid));
+    json_object_object_add(o, "enabled", json_object_new_boolean(rxq->enabled));
+    json_object_object_add(o, "cycles", json_object_new_uint64(rxq->cycles));
+    json_object_object_add(o, "pmd_usage", ctx->pmd_cycles
+                           ? json_object_new_double(percent(rxq->cycles, ctx->pmd_cycles))
+                           : NULL);
+    json_object_array_add(ctx->rxqs, o);
+    ctx->rxq_cycles += rxq->cycles;
 }
 
 static int
@@ -441,17 +460,51 @@ m_pmd_rxq_show(void *conn, struct json_object *params, void *aux,
     struct json_object *pmds = json_object_new_array();
     for (unsigned i = 0; i < datapath_n_pmds(ctx->dp); i++) {
         struct dp_pmd_stats st;
+        struct dp_pmd_load load;
         datapath_get_pmd_stats(ctx->dp, i, &st);
+        datapath_get_pmd_load(ctx->dp, i, &load);
+
+        struct rxq_show_ctx rc = {
+            .rxqs = json_object_new_array(),
+            .pmd_cycles = load.cycles,
+        };
+        datapath_foreach_rxq_info(ctx->dp, i, rxq_show_one, &rc);
+        uint64_t overhead = load.busy_cycles > rc.rxq_cycles
+                            ? load.busy_cycles - rc.rxq_cycles : 0;
+
         struct json_object *o = json_object_new_object();
-        struct json_object *rxqs = json_object_new_array();
-        datapath_foreach_rxq(ctx->dp, i, rxq_one, rxqs);
         json_object_object_add(o, "pmd", json_object_new_int((int) i));
         json_object_object_add(o, "core", json_object_new_int((int) st.core));
-        json_object_object_add(o, "rxqs", rxqs);
+        json_object_object_add(o, "cycles", json_object_new_uint64(load.cycles));
+        json_object_object_add(o, "busy_cycles", json_object_new_uint64(load.busy_cycles));
+        json_object_object_add(o, "overhead", load.cycles
+                               ? json_object_new_double(percent(overhead, load.cycles))
+                               : NULL);
+        json_object_object_add(o, "rxqs", rc.rxqs);
         json_object_array_add(pmds, o);
     }
     *result = json_object_new_object();
+    json_object_object_add(*result, "interval_s",
+                           json_object_new_int(DP_LOAD_INTERVAL_MS / 1000));
+    json_object_object_add(*result, "intervals", json_object_new_int(DP_LOAD_INTERVALS));
     json_object_object_add(*result, "pmds", pmds);
+    return 0;
+}
+
+static int
+m_pmd_rxq_rebalance(void *conn, struct json_object *params, void *aux,
+                    struct json_object **result, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = aux;
+    (void) conn;
+    if (check_params(params, NO_PARAMS, error)) {
+        return error->code;
+    }
+    unsigned n_rxqs;
+    unsigned moved = datapath_rxq_rebalance(ctx->dp, &n_rxqs);
+    *result = json_object_new_object();
+    json_object_object_add(*result, "moved", json_object_new_int((int) moved));
+    json_object_object_add(*result, "rxqs", json_object_new_int((int) n_rxqs));
     return 0;
 }
 
@@ -480,6 +533,7 @@ methods_register(struct rpc_dispatcher *d, struct methods_ctx *ctx)
         { "pmd.stats", m_pmd_stats },
         { "pmd.stats_clear", m_pmd_stats_clear },
         { "pmd.rxq_show", m_pmd_rxq_show },
+        { "pmd.rxq_rebalance", m_pmd_rxq_rebalance },
         { "events.subscribe", m_events_subscribe },
     };
 
