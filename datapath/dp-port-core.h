@@ -108,8 +108,9 @@ struct dp_port_ops {
     void (*tx)(struct dp_port *, unsigned pmd_id, struct rte_mbuf **pkts,
                uint16_t n, struct dp_stats *stats);
 
-    /* Control plane only: true if rx queue 'qid' currently carries traffic
-     * (e.g. a vhost frontend is connected and enabled that vring). */
+    /* Optional (NULL: always true).  Control plane only, called through
+     * dp_port_rxq_enabled(): true if rx queue 'qid' currently carries
+     * traffic (e.g. a vhost frontend is connected and enabled that vring). */
     bool (*rxq_enabled)(const struct dp_port *, uint16_t qid);
 };
 
