@@ -7,17 +7,19 @@ MAC, destination = the other's), one starts it with `start tx_first`, so the
 same packets cross the switch in both directions until both stop; then both
 drain their rings in `rxonly` mode and every counter must add up exactly.
 
-  test_two_pmds_bidirectional  two 2-queue vhost ports (and a dpdk port, once
-                               that type exists): exact counts both ways,
-                               both PMDs busy, pmd-rxq-show consistent,
-                               pmd-rxq-rebalance keeps every queue polled
-                               once, traffic still exact afterwards
+  test_two_pmds_bidirectional  two 2-queue vhost ports and a busy dpdk port:
+                               exact counts both ways, both PMDs busy,
+                               pmd-rxq-show consistent; pmd-rxq-rebalance
+                               keeps every queue polled once and gives the
+                               dpdk port's queue (by far the heaviest) a PMD
+                               of its own; traffic still exact afterwards
   test_rebalance_by_load       two busy single-queue ports that share a PMD
                                are split by pmd-rxq-rebalance; a second
                                rebalance and a port add move nothing
 """
 
-import sys
+import os
+import struct
 
 from vstest import VsTestCase, delta, send_and_verify, wait_until
 
@@ -26,33 +28,44 @@ B_MAC = "02:00:00:00:00:0b"
 TIMEOUT = 60
 PINGPONG_PACKETS = 20000     # switched on the B side before stopping
 
-# ---- DPDK PORT ----------------------------------------------------------
-# Issue 5 wants "two PMDs with a dpdk port and two vhost ports".  While
-# `type=dpdk` does not exist yet (ethdev/ is being written), add_dpdk_port()
-# finds the type unknown and the test runs with the vhost ports only (and
-# says so on stderr).  Once the type works, the port is added and checked
-# with the others: it must be polled exactly once, by a PMD that exists.
-# net_null with no-rx=1 is a sink (it never receives), so the vhost counts
-# stay exact; it gets the frames flooded before the MACs are learned.
+# The dpdk port: a net_pcap device that replays a capture for ever
+# (infinite_rx=1) of frames from C_MAC to C_MAC.  The switch learns C_MAC on
+# the port and drops every one of them as a hairpin (rx_dropped_hairpin), so
+# the port keeps one PMD busy without adding a packet to the vhost counts;
+# what the bridge floods to it goes to a capture file.
 DPDK_PORT = "r0"
-DPDK_DEVARGS = "net_null0,no-rx=1"
-# -------------------------------------------------------------------------
+C_MAC = "02:00:00:00:00:0c"
+PCAP_FRAMES = 32
+
+
+def write_pcap(path, frames):
+    """A pcap file (Ethernet link type) holding 'frames' (bytes)."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for fr in frames:
+            f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)) + fr)
 
 
 def add_dpdk_port(d, bridge="br0"):
-    """Adds DPDK_PORT to 'bridge' and returns its name, or None (with a note
-    on stderr) if this vswitchd has no `dpdk` port type yet.  Any other
-    failure fails the test."""
-    rc, _, err = d.vsctl("add-port", bridge, DPDK_PORT, "type=dpdk",
-                         "devargs=" + DPDK_DEVARGS, check=False)
-    if rc == 0:
-        return DPDK_PORT
-    if rc == 1 and "dpdk" in err and ("unknown" in err or "supported" in err):
-        sys.stderr.write("\nNOTE: no type=dpdk port in this build (%s); "
-                         "testing the vhost ports only\n" % err.strip())
-        return None
-    raise AssertionError("add-port %s type=dpdk devargs=%s: exit %d: %s"
-                         % (DPDK_PORT, DPDK_DEVARGS, rc, err))
+    """Adds DPDK_PORT, the endless hairpin source, to 'bridge'."""
+    mac = bytes(int(x, 16) for x in C_MAC.split(":"))
+    frame = mac + mac + b"\x88\xb5" + bytes(46)     # Local experimental type.
+    rx = os.path.join(d.workdir, "r0-rx.pcap")
+    write_pcap(rx, [frame] * PCAP_FRAMES)
+    d.vsctl("add-port", bridge, DPDK_PORT, "type=dpdk",
+            "devargs=net_pcap0,rx_pcap=%s,tx_pcap=%s,infinite_rx=1"
+            % (rx, os.path.join(d.workdir, "r0-tx.pcap")))
+    return DPDK_PORT
+
+
+def check_dpdk_port(test, d):
+    """The dpdk port received, and dropped every frame as a hairpin (but the
+    burst being switched right now)."""
+    st = d.port_stats(DPDK_PORT)
+    test.assertGreater(st["rx_packets"], 0, st)
+    test.assertGreater(st["rx_dropped_hairpin"], 0, st)
+    test.assertLessEqual(st["rx_packets"] - st["rx_dropped_hairpin"], 32, st)
+    test.assertEqual(d.fdb("br0").get((C_MAC, 0)), DPDK_PORT)
 
 
 def rxq_placement(show):
@@ -159,10 +172,9 @@ class PmdTest(VsTestCase):
         d.vsctl("add-br", "br0")
         for p in ("vhu0", "vhu1"):
             d.vsctl("add-port", "br0", p, "type=vhost-user", "queues=2")
-        expected = [(p, q) for p in ("vhu0", "vhu1") for q in (0, 1)]
+        vhost = [(p, q) for p in ("vhu0", "vhu1") for q in (0, 1)]
         dpdk = add_dpdk_port(d)
-        if dpdk:
-            expected.append((dpdk, 0))
+        expected = vhost + [(dpdk, 0)]
         check_rxq_show(self, d, expected)
 
         mq = dict(queues=2, extra_app=("--rxq=2", "--txq=2"))
@@ -177,38 +189,44 @@ class PmdTest(VsTestCase):
 
         d.vsctl("pmd-stats-clear")
         self.pingpong(d, a, b, "vhu0", "vhu1")
+        check_dpdk_port(self, d)
 
         # Both PMDs worked.
         for st in d.pmd_stats()["pmds"]:
             self.assertGreater(st["rx_packets"], 0, st)
             self.assertGreater(st["busy_cycles"], 0, st)
-            self.assertGreater(st["tx_packets"], 0, st)
         show = check_rxq_show(self, d, expected)
         for pmd in show["pmds"]:
             self.assertGreater(pmd["busy_cycles"], 0, pmd)
             for q in pmd["rxqs"]:
-                if q["port"] in ("vhu0", "vhu1"):
-                    self.assertGreater(q["cycles"], 0, q)
-                    self.assertIsNotNone(q["pmd_usage"], q)
+                self.assertGreater(q["cycles"], 0, q)
+                self.assertIsNotNone(q["pmd_usage"], q)
+                if q["port"] != dpdk:
                     self.assertTrue(q["enabled"], q)
-                else:
-                    self.assertEqual(q["cycles"], 0, q)     # The sink.
 
-        # Rebalance: every queue still polled exactly once; "moved" is what
-        # changed.
+        # Rebalance: every queue still polled exactly once, "moved" is what
+        # changed, and the dpdk port's queue (busy all the time) outweighs
+        # all the others together: it gets a PMD of its own.
         before = rxq_placement(show)
         res = d.vsctl_json("pmd-rxq-rebalance")
         self.assertEqual(res["rxqs"], len(expected))
-        after = rxq_placement(check_rxq_show(self, d, expected))
+        show = check_rxq_show(self, d, expected)
+        after = rxq_placement(show)
         self.assertEqual(res["moved"], sum(before[k] != after[k] for k in expected),
                          (before, after))
+        alone = [p["rxqs"] for p in show["pmds"] if p["pmd"] == after[(dpdk, 0)]][0]
+        self.assertEqual([q["port"] for q in alone], [dpdk], show)
         self.assertRegex(d.vsctl("pmd-rxq-rebalance")[1],
-                         r"^moved \d+ of %d rx queues\n$" % len(expected))
+                         r"^moved 0 of %d rx queues\n$" % len(expected))
 
-        # And traffic is still exact, both ways.
+        # Traffic is still exact, both ways, and both PMDs still work.
         d.vsctl("pmd-stats-clear")
         self.pingpong(d, a, b, "vhu0", "vhu1")
+        for st in d.pmd_stats()["pmds"]:
+            self.assertGreater(st["rx_packets"], 0, st)
+            self.assertGreater(st["busy_cycles"], 0, st)
         check_rxq_show(self, d, expected)
+        check_dpdk_port(self, d)
 
     def test_rebalance_by_load(self):
         d = self.daemon(pmd_cores="0,1")
