@@ -142,9 +142,11 @@ class Daemon:
          workdir/run/vhost/<port>    vhost-user sockets
          workdir/state/              persisted configuration
          workdir/vswitchd.log        stdout+stderr of every start (appended)
-    start() may be called again after stop() (restart with the same state)."""
+    start() may be called again after stop() (restart with the same state).
+    'env': extra environment variables for vswitchd (e.g. LD_PRELOAD)."""
 
-    def __init__(self, workdir=None, pmd_cores="1", extra_args=(), bdir=None):
+    def __init__(self, workdir=None, pmd_cores="1", extra_args=(), bdir=None,
+                 env=None):
         self.bdir = bdir or builddir()
         self.vswitchd_bin = os.path.join(self.bdir, "vswitchd")
         self.vsctl_bin = os.path.join(self.bdir, "vsctl")
@@ -157,6 +159,7 @@ class Daemon:
         self.log = os.path.join(self.workdir, "vswitchd.log")
         self.pmd_cores = pmd_cores
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})
         self.pid = None
         self.dpdk_dirs = set()      # EAL runtime dirs of our instances.
         self.proc = None            # Popen when started in the foreground.
@@ -192,13 +195,15 @@ class Daemon:
         self.returncode = None
         self.proc = None
         cmd = self.command(detach)
-        self._logmark("start #%d: %s" % (self.starts, " ".join(cmd)))
+        env = dict(os.environ, **self.env) if self.env else None
+        self._logmark("start #%d: %s%s" % (self.starts, "".join(
+            "%s=%s " % kv for kv in sorted(self.env.items())), " ".join(cmd)))
         logf = open(self.log, "a")
         try:
             if detach:
                 try:
                     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=logf,
-                                       stderr=logf, timeout=timeout)
+                                       stderr=logf, timeout=timeout, env=env)
                 except subprocess.TimeoutExpired:
                     raise AssertionError("vswitchd --detach did not return within "
                                          "%ds\n%s" % (timeout, self.log_tail()))
@@ -209,7 +214,7 @@ class Daemon:
                 self.pid = pid
             else:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                             stdout=logf, stderr=logf)
+                                             stdout=logf, stderr=logf, env=env)
                 self.pid = self.proc.pid
         finally:
             logf.close()
