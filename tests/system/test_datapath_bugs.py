@@ -258,11 +258,13 @@ class SecondConnectionTest(VsTestCase):
 
 
 # The probe's counter file (tests/system/vhost-tx-probe.c).
+CALLS = 20                           # enqueue calls each PMD makes
 PROBE_MAGIC = 0x31626f7270786876
 PROBE_MAX_VID = 64
 PROBE_MAX_VRING = 16
+PROBE_MAX_THREADS = 8
 PROBE_HDR = 16
-PROBE_SLOT = 32
+PROBE_SLOT = (4 + PROBE_MAX_THREADS) * 8
 PROBE_SIZE = PROBE_HDR + PROBE_MAX_VID * PROBE_MAX_VRING * PROBE_SLOT
 
 
@@ -273,10 +275,10 @@ def probe_read(path, vid=None, vring=None):
     magic, n_threads = struct.unpack_from("<QQ", data, 0)
     if vid is None:
         return {"magic": magic, "n_threads": n_threads}
-    calls, overlaps, mask, inflight = struct.unpack_from(
-        "<QQQQ", data, PROBE_HDR + (vid * PROBE_MAX_VRING + vring) * PROBE_SLOT)
-    return {"calls": calls, "overlaps": overlaps, "threads": bin(mask).count("1"),
-            "inflight": inflight}
+    v = struct.unpack_from("<%dQ" % (4 + PROBE_MAX_THREADS), data,
+                           PROBE_HDR + (vid * PROBE_MAX_VRING + vring) * PROBE_SLOT)
+    return {"calls": v[0], "overlaps": v[1], "inflight": v[2],
+            "by_thread": [n for n in v[4:] if n]}
 
 
 class SharedVringTest(VsTestCase):
@@ -288,9 +290,9 @@ class SharedVringTest(VsTestCase):
     What the contract asks (a lock of ours on a shared queue, no reliance on
     the library's) is made observable by vstest-vhost-probe.so, preloaded
     into vswitchd: it counts, per vring, the calls that began while another
-    thread was inside the function, and holds every call for up to 200 us so
-    that an unserialised second PMD is caught every time rather than by
-    timing luck.  (That the lock is taken *only* when a queue is shared is a
+    thread was inside the function, and holds every call until another
+    thread walks in or 20 ms have passed, so that an unserialised second PMD
+    is caught on its first calls rather than by timing luck.  (That the lock is taken *only* when a queue is shared is a
     matter of speed, which tests do not assert.)"""
 
     def test_shared_vring_tx(self):
@@ -321,6 +323,9 @@ class SharedVringTest(VsTestCase):
         c.start_tx_first(1)
         wait_until(lambda: d.fdb("br0").get((C_MAC, 0)) == "vhu2", TIMEOUT,
                    "C's MAC learned on vhu2")
+        wait_until(lambda: (lambda s: all(s[p]["tx_packets"] == BURST
+                                          for p in ("vhu0", "vhu1")))(d.all_port_stats()),
+                   TIMEOUT, "C's first burst flooded to vhu0 and vhu1")
         vid = d.vsctl_json("port-show", "vhu2")["vhost"]["vid"]
         self.assertTrue(0 <= vid < PROBE_MAX_VID, "vhu2 vid %r" % vid)
 
@@ -331,10 +336,10 @@ class SharedVringTest(VsTestCase):
         b.set_fwd("txonly")
         a.start_fwd()
         b.start_fwd()
-        wait_until(lambda: (lambda s: s["threads"] >= 2 and s["calls"] >= 500)(
-                       probe_read(probe, vid, 0)), TIMEOUT,
-                   lambda: "two PMDs to make 500 enqueue calls on vhu2's vring 0: %r"
-                   % probe_read(probe, vid, 0))
+        wait_until(lambda: len([n for n in probe_read(probe, vid, 0)["by_thread"]
+                                if n >= CALLS]) == 2, TIMEOUT,
+                   lambda: "two PMDs to make %d enqueue calls each on vhu2's vring 0: "
+                   "%r" % (CALLS, probe_read(probe, vid, 0)))
         a.stop()
         b.stop()
 

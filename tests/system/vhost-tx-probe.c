@@ -6,9 +6,11 @@
  * lock of ours on that queue, never rely on librte_vhost's internal locking.
  * librte_vhost 22.11 does serialise enqueues itself, so missing locking
  * changes nothing a frontend can see; this probe makes it visible.  Each
- * call holds the vring for up to HOLD_NS before calling the real function,
- * so that a second PMD that is not serialised by the switch walks into it
- * (and is counted as an overlap) instead of slipping through by timing luck.
+ * call waits inside, before calling the real function, until another thread
+ * walks in (an overlap) or HOLD_NS have passed.  A PMD with a backlog for
+ * the vring is then inside nearly all the time, so a second PMD that the
+ * switch does not serialise is caught on its first calls rather than by
+ * timing luck, even when the two PMDs share their CPUs with frontends.
  *
  * The counters live in a file the test creates (zero-filled, sizeof(struct
  * probe_map) bytes) and names in $VSTEST_VHOST_PROBE; the probe maps it
@@ -18,7 +20,7 @@
  *
  * Layout (all little-endian uint64, read by test_datapath_bugs.py):
  *   magic, n_threads, then slot[PROBE_MAX_VID][PROBE_MAX_VRING] of
- *   { calls, overlaps, thread_mask, inflight }. */
+ *   { calls, overlaps, inflight, 0, by_thread[PROBE_MAX_THREADS] }. */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -33,13 +35,16 @@
 #define PROBE_MAGIC      0x31626f7270786876ULL     /* "vhxprob1" */
 #define PROBE_MAX_VID    64
 #define PROBE_MAX_VRING  16
-#define HOLD_NS          200000                     /* 200 us */
+#define PROBE_MAX_THREADS 8
+#define HOLD_NS          20000000                   /* 20 ms */
 
 struct probe_slot {
     uint64_t calls;          /* rte_vhost_enqueue_burst() calls. */
     uint64_t overlaps;       /* Calls entered while another was inside. */
-    uint64_t thread_mask;    /* Bit i: thread i (first-call order) called. */
     uint64_t inflight;       /* Threads inside right now. */
+    uint64_t pad;
+    uint64_t by_thread[PROBE_MAX_THREADS];  /* Calls by thread i (numbered
+                                             * in order of first call). */
 };
 
 struct probe_map {
@@ -98,10 +103,11 @@ rte_vhost_enqueue_burst(int vid, uint16_t queue_id, struct rte_mbuf **pkts,
 
     struct probe_slot *s = &map->slot[vid][queue_id];
     if (thread_idx < 0) {
-        thread_idx = (int) (__atomic_fetch_add(&map->n_threads, 1, __ATOMIC_RELAXED) % 64);
+        thread_idx = (int) (__atomic_fetch_add(&map->n_threads, 1, __ATOMIC_RELAXED)
+                            % PROBE_MAX_THREADS);
     }
     __atomic_fetch_add(&s->calls, 1, __ATOMIC_RELAXED);
-    __atomic_fetch_or(&s->thread_mask, 1ULL << thread_idx, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->by_thread[thread_idx], 1, __ATOMIC_RELAXED);
     if (__atomic_fetch_add(&s->inflight, 1, __ATOMIC_SEQ_CST) > 0) {
         __atomic_fetch_add(&s->overlaps, 1, __ATOMIC_RELAXED);
     }

@@ -265,6 +265,7 @@ setup(void)
 
     unsigned lcore = 1, core = 1;
     struct datapath_params p = {
+        .mp = T.mp,
         .pmd_lcores = &lcore,
         .pmd_cores = &core,
         .n_pmds = 1,
@@ -457,12 +458,16 @@ START_TEST(test_stale_fdb_entry)
     ck_assert_uint_eq(rte_ring_count(c->tx), 0);
     ck_assert_uint_eq(rte_ring_count(d->tx), 0);
 
+    /* a and c also got b's first frame. */
     struct dp_stats st;
     dp_port_get_stats(a->port, &st);
     ck_assert_uint_eq(st.rx_packets, 2);
+    ck_assert_uint_eq(st.tx_packets, 1);
     dp_port_get_stats(c->port, &st);
-    ck_assert_uint_eq(st.tx_packets, 2);
+    ck_assert_uint_eq(st.rx_packets, 0);
+    ck_assert_uint_eq(st.tx_packets, 3);
     dp_port_get_stats(d->port, &st);
+    ck_assert_uint_eq(st.rx_packets, 0);
     ck_assert_uint_eq(st.tx_packets, 2);
     ck_assert_uint_eq(pool_in_use(), start);
 }
