@@ -39,6 +39,7 @@ struct ethdev_dev {
     char devargs[ETHDEV_DEVARGS_MAX];
     char devname[RTE_DEV_NAME_MAX_LEN];
     char bus[RTE_DEV_NAME_MAX_LEN]; /* "pci", "vdev", ... */
+    char ifname[64];                /* Its kernel netdev (iface=), or "". */
     char backend[16];               /* Internal ports only. */
     char driver[32];
     struct rte_device *rdev;
@@ -155,15 +156,16 @@ ethdev_dev_user(const char *devname)
 }
 
 /* Drivers that create a kernel netdev named by their "iface" argument
- * (net_tap, net_tun; net_virtio_user on /dev/vhost-net creates a tap) would
- * attach to, or fail on, an existing interface of that name: refuse it
- * first, with a clear message.  Returns 0 or -EEXIST (reason in 'why'). */
-static int
-check_iface(const char *devargs, const char *devname, char *why, size_t whylen)
+ * (net_tap, net_tun; net_virtio_user on /dev/vhost-net creates a tap):
+ * writes that name into 'ifname' ('size' bytes), or "" if 'devargs' (of
+ * device 'devname') names none. */
+static void
+devargs_ifname(const char *devargs, const char *devname, char *ifname, size_t size)
 {
     static const char *const drivers[] = { "net_tap", "net_tun", "net_virtio_user" };
     bool creates_netdev = false;
 
+    ifname[0] = '\0';
     for (size_t i = 0; i < RTE_DIM(drivers); i++) {
         if (!strncmp(devname, drivers[i], strlen(drivers[i]))) {
             creates_netdev = true;
@@ -171,20 +173,14 @@ check_iface(const char *devargs, const char *devname, char *why, size_t whylen)
     }
     const char *args = strchr(devargs, ',');
     if (!creates_netdev || !args) {
-        return 0;
+        return;
     }
     struct rte_kvargs *kv = rte_kvargs_parse(args + 1, NULL);
-    if (!kv) {
-        return 0;               /* The driver will say what is wrong. */
+    if (kv) {
+        const char *iface = rte_kvargs_get(kv, "iface");
+        snprintf(ifname, size, "%s", iface ? iface : "");
+        rte_kvargs_free(kv);
     }
-    const char *iface = rte_kvargs_get(kv, "iface");
-    int rc = 0;
-    if (iface && if_nametoindex(iface)) {
-        snprintf(why, whylen, "a kernel interface named %s exists already", iface);
-        rc = -EEXIST;
-    }
-    rte_kvargs_free(kv);
-    return rc;
 }
 
 /* Finds the first ethdev of device 'devname'.  Returns 0 and *port_id, or
@@ -237,6 +233,8 @@ desc_count(const char *port, const char *what, uint16_t want,
     return 0;
 }
 
+static bool link_usable(const struct ethdev_dev *);
+
 /* Device event callback, on DPDK's interrupt thread. */
 static int link_event_cb(uint16_t port_id, enum rte_eth_event_type type,
                          void *arg, void *ret_param);
@@ -270,15 +268,14 @@ link_event_cb(uint16_t port_id, enum rte_eth_event_type type, void *arg,
               void *ret_param)
 {
     struct ethdev_dev *dev = arg;
-    struct rte_eth_link link;
 
+    (void) port_id;
     (void) ret_param;
     if (type == RTE_ETH_EVENT_INTR_RMV) {
         __atomic_store_n(&dev->removed, true, __ATOMIC_RELEASE);
         report_link(dev, false, " (device removed)");
-    } else if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
-               && !rte_eth_link_get_nowait(port_id, &link)) {
-        report_link(dev, link.link_status == RTE_ETH_LINK_UP, NULL);
+    } else if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+        report_link(dev, link_usable(dev), NULL);
     }
     return 0;
 }
@@ -542,8 +539,13 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
         return fail(err, -EEXIST, "port \"%s\": device %s is already used by port "
                     "\"%s\"", p->name, devname, user);
     }
-    if ((rc = check_iface(p->devargs, devname, why, sizeof why))) {
-        return fail(err, rc, "port \"%s\": %s", p->name, why);
+    /* The driver would attach to, or fail obscurely on, an existing
+     * interface of that name. */
+    char ifname[64];
+    devargs_ifname(p->devargs, devname, ifname, sizeof ifname);
+    if (ifname[0] && if_nametoindex(ifname)) {
+        return fail(err, -EEXIST, "port \"%s\": a kernel interface named %s exists "
+                    "already", p->name, ifname);
     }
 
     /* A device probed already (by EAL arguments on our command line) is
@@ -585,6 +587,7 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
     snprintf(dev->devargs, sizeof dev->devargs, "%s", p->devargs);
     snprintf(dev->devname, sizeof dev->devname, "%s", devname);
     snprintf(dev->bus, sizeof dev->bus, "%s", bus);
+    snprintf(dev->ifname, sizeof dev->ifname, "%s", ifname);
     snprintf(dev->backend, sizeof dev->backend, "%s", p->backend ? p->backend : "");
     snprintf(dev->driver, sizeof dev->driver, "%s",
              info.driver_name ? info.driver_name : "");
@@ -606,8 +609,7 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
         VLOG_WARN("%s: cannot enable promiscuous mode on %s: %s", dev->name,
                   devname, dpdk_strerror(rc));
     }
-    struct rte_eth_link link;
-    bool up = !rte_eth_link_get_nowait(pid, &link) && link.link_status == RTE_ETH_LINK_UP;
+    bool up = link_usable(dev);
     rte_spinlock_lock(&dev->link_lock);
     dev->link_up = up;
     dev->events_on = true;
@@ -670,24 +672,39 @@ ethdev_dev_backend(const struct ethdev_dev *dev)
     return dev->backend;
 }
 
-/* Reads the link state; a removed device's link is down. */
-static void
+/* Reads the link state into 'link'.  Returns false if it is unknown: the
+ * driver says down, but the device's kernel netdev is not in vswitchd's
+ * network namespace (net_tap asks the kernel by name, here, and finds
+ * nothing once the tap was moved into another namespace, where it may well
+ * be up and carry traffic).  A removed device's link is down. */
+static bool
 get_link(const struct ethdev_dev *dev, struct rte_eth_link *link)
 {
     memset(link, 0, sizeof *link);
-    if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
-        && rte_eth_link_get_nowait(dev->dp.port_id, link)) {
+    if (__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+        return true;
+    }
+    if (rte_eth_link_get_nowait(dev->dp.port_id, link)) {
         memset(link, 0, sizeof *link);
     }
+    return link->link_status == RTE_ETH_LINK_UP || !dev->ifname[0]
+           || if_nametoindex(dev->ifname);
+}
+
+/* True if the link is up or unknown (see get_link()). */
+static bool
+link_usable(const struct ethdev_dev *dev)
+{
+    struct rte_eth_link link;
+    bool known = get_link(dev, &link);
+
+    return !known || link.link_status == RTE_ETH_LINK_UP;
 }
 
 bool
 ethdev_dev_is_up(const struct ethdev_dev *dev)
 {
-    struct rte_eth_link link;
-
-    get_link(dev, &link);
-    return link.link_status == RTE_ETH_LINK_UP;
+    return link_usable(dev);
 }
 
 void
@@ -698,7 +715,7 @@ ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *o)
     char macs[RTE_ETHER_ADDR_FMT_SIZE] = "";
     bool shared = false;
 
-    get_link(dev, &link);
+    bool known = get_link(dev, &link);
     if (!rte_eth_macaddr_get(dev->dp.port_id, &mac)) {
         const uint8_t *b = mac.addr_bytes;
         snprintf(macs, sizeof macs, "%02x:%02x:%02x:%02x:%02x:%02x",
@@ -714,7 +731,8 @@ ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *o)
     json_object_object_add(o, "port_id", json_object_new_int(dev->dp.port_id));
     json_object_object_add(o, "driver", json_object_new_string(dev->driver));
     json_object_object_add(o, "link", json_object_new_string(
-                               link.link_status == RTE_ETH_LINK_UP ? "up" : "down"));
+                               !known ? "unknown"
+                               : link.link_status == RTE_ETH_LINK_UP ? "up" : "down"));
     json_object_object_add(o, "speed", json_object_new_int64(speed));
     json_object_object_add(o, "duplex", json_object_new_string(
                                link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX
@@ -761,10 +779,8 @@ ethdev_dev_run(void)
     struct ethdev_dev *dev;
 
     LIST_FOREACH(dev, &ctx.devs, node) {
-        struct rte_eth_link link;
-        if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
-            && !rte_eth_link_get_nowait(dev->dp.port_id, &link)) {
-            report_link(dev, link.link_status == RTE_ETH_LINK_UP, NULL);
+        if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+            report_link(dev, link_usable(dev), NULL);
         }
     }
 }

@@ -79,12 +79,16 @@ const char *ethdev_dev_name(const struct ethdev_dev *dev);
 /* The 'backend' it was opened with ("" for dpdk ports). */
 const char *ethdev_dev_backend(const struct ethdev_dev *dev);
 
-/* True if the device's link is up (and it has not been removed). */
+/* True if the device's link is up, or unknown: the driver says down but the
+ * device's kernel netdev (net_tap's iface=) has left vswitchd's network
+ * namespace, where the driver looks for it.  False once the device was
+ * removed. */
 bool ethdev_dev_is_up(const struct ethdev_dev *dev);
 
 /* Adds the device's members ("devargs", "device", "port_id", "driver",
- * "link", "speed", "duplex", "n_rxq", "n_txq", "rxq_size", "txq_size",
- * "tx_queues_shared", "mac") to 'obj'. */
+ * "link" ("up", "down" or "unknown", as for ethdev_dev_is_up()), "speed",
+ * "duplex", "n_rxq", "n_txq", "rxq_size", "txq_size", "tx_queues_shared",
+ * "mac", and "removed": true once the device was removed) to 'obj'. */
 void ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *obj);
 
 /* Adds the device counters "rx_missed", "rx_nombuf", "rx_errors",
