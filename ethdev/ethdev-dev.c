@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rte_bus.h>
@@ -20,7 +22,6 @@
 #include <rte_ethdev.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
-#include <rte_pause.h>
 #include <rte_pci.h>
 #include <rte_spinlock.h>
 
@@ -39,7 +40,7 @@ struct ethdev_dev {
     char devargs[ETHDEV_DEVARGS_MAX];
     char devname[RTE_DEV_NAME_MAX_LEN];
     char bus[RTE_DEV_NAME_MAX_LEN]; /* "pci", "vdev", ... */
-    char ifname[64];                /* Its kernel netdev (iface=), or "". */
+    char ifname[IF_NAMESIZE];       /* Its kernel netdev (iface=), or "". */
     char backend[16];               /* Internal ports only. */
     char driver[32];
     struct rte_device *rdev;
@@ -543,6 +544,10 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
      * interface of that name. */
     char ifname[64];
     devargs_ifname(p->devargs, devname, ifname, sizeof ifname);
+    if (strlen(ifname) >= IF_NAMESIZE) {
+        return fail(err, -EINVAL, "port \"%s\": iface=%s: kernel interface names "
+                    "have at most %d characters", p->name, ifname, IF_NAMESIZE - 1);
+    }
     if (ifname[0] && if_nametoindex(ifname)) {
         return fail(err, -EEXIST, "port \"%s\": a kernel interface named %s exists "
                     "already", p->name, ifname);
@@ -587,7 +592,7 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
     snprintf(dev->devargs, sizeof dev->devargs, "%s", p->devargs);
     snprintf(dev->devname, sizeof dev->devname, "%s", devname);
     snprintf(dev->bus, sizeof dev->bus, "%s", bus);
-    snprintf(dev->ifname, sizeof dev->ifname, "%s", ifname);
+    memcpy(dev->ifname, ifname, strlen(ifname) + 1);      /* Checked above. */
     snprintf(dev->backend, sizeof dev->backend, "%s", p->backend ? p->backend : "");
     snprintf(dev->driver, sizeof dev->driver, "%s",
              info.driver_name ? info.driver_name : "");
@@ -672,14 +677,46 @@ ethdev_dev_backend(const struct ethdev_dev *dev)
     return dev->backend;
 }
 
-/* Reads the link state into 'link'.  Returns false if it is unknown: the
- * driver says down, but the device's kernel netdev is not in vswitchd's
- * network namespace (net_tap asks the kernel by name, here, and finds
- * nothing once the tap was moved into another namespace, where it may well
- * be up and carry traffic).  A removed device's link is down. */
+/* Reads the flags of kernel interface 'ifname' (in our network namespace)
+ * into *flags.  Returns 0 or a negative errno (-ENODEV: no such interface
+ * here).  Any thread; a few system calls. */
+static int
+kernel_if_flags(const char *ifname, short *flags)
+{
+    struct ifreq ifr;
+    int rc = 0;
+
+    memset(&ifr, 0, sizeof ifr);
+    if (strlen(ifname) >= sizeof ifr.ifr_name) {
+        return -ENAMETOOLONG;
+    }
+    memcpy(ifr.ifr_name, ifname, strlen(ifname));
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+        rc = -errno;
+    } else {
+        *flags = ifr.ifr_flags;
+    }
+    close(fd);
+    return rc;
+}
+
+/* Reads the link state into 'link'.  Returns false if it is unknown.
+ *
+ * A device with a kernel netdev (net_tap, virtio-user on vhost-net) has its
+ * link up while that netdev is up and running: net_tap says so itself, and
+ * virtio-user's own link is always up, so the netdev's flags decide.  Once
+ * the netdev has moved into another network namespace we cannot see it
+ * (net_tap then says down, looking for it by name here), but it may well be
+ * up there and carry traffic: unknown.  A removed device's link is down. */
 static bool
 get_link(const struct ethdev_dev *dev, struct rte_eth_link *link)
 {
+    short flags = 0;
+
     memset(link, 0, sizeof *link);
     if (__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
         return true;
@@ -687,8 +724,42 @@ get_link(const struct ethdev_dev *dev, struct rte_eth_link *link)
     if (rte_eth_link_get_nowait(dev->dp.port_id, link)) {
         memset(link, 0, sizeof *link);
     }
-    return link->link_status == RTE_ETH_LINK_UP || !dev->ifname[0]
-           || if_nametoindex(dev->ifname);
+    if (!dev->ifname[0]) {
+        return true;
+    }
+    if (kernel_if_flags(dev->ifname, &flags)) {
+        return false;
+    }
+    link->link_status = (flags & IFF_UP) && (flags & IFF_RUNNING)
+                        ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+    return true;
+}
+
+int
+ethdev_dev_set_kernel_up(const struct ethdev_dev *dev)
+{
+    struct ifreq ifr;
+    int rc = 0;
+
+    if (!dev->ifname[0]) {
+        return -ENODEV;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, dev->ifname, strnlen(dev->ifname, sizeof ifr.ifr_name - 1));
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+        rc = -errno;
+    } else if (!(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr)) {
+            rc = -errno;
+        }
+    }
+    close(fd);
+    return rc;
 }
 
 /* True if the link is up or unknown (see get_link()). */

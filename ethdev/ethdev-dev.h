@@ -79,11 +79,16 @@ const char *ethdev_dev_name(const struct ethdev_dev *dev);
 /* The 'backend' it was opened with ("" for dpdk ports). */
 const char *ethdev_dev_backend(const struct ethdev_dev *dev);
 
-/* True if the device's link is up, or unknown: the driver says down but the
- * device's kernel netdev (net_tap's iface=) has left vswitchd's network
- * namespace, where the driver looks for it.  False once the device was
- * removed. */
+/* True if the device's link is up, or unknown.  For a device with a kernel
+ * netdev (iface=: net_tap, virtio-user on vhost-net) the link is up while
+ * that netdev is up and running, and unknown once it has left vswitchd's
+ * network namespace.  False once the device was removed. */
 bool ethdev_dev_is_up(const struct ethdev_dev *dev);
+
+/* Sets the device's kernel netdev (iface=) administratively up, as
+ * `ip link set IFACE up` does.  Returns 0 or a negative errno (-ENODEV: the
+ * device has no kernel netdev in our network namespace). */
+int ethdev_dev_set_kernel_up(const struct ethdev_dev *dev);
 
 /* Adds the device's members ("devargs", "device", "port_id", "driver",
  * "link" ("up", "down" or "unknown", as for ethdev_dev_is_up()), "speed",

@@ -197,12 +197,18 @@ internal_create(const char *name, struct json_object *options, void **devp, char
     rc = internal_open(name, vhost_net, &dev, err);
     if (rc && vhost_net && rc != -EEXIST) {
         VLOG_WARN("%s: %s; using net_tap instead of virtio-user", name, err);
+        vhost_net = false;
         rc = internal_open(name, false, &dev, err);
     }
-    if (!rc) {
-        *devp = dev;
+    if (rc) {
+        return rc;
     }
-    return rc;
+    /* net_tap sets its netdev up; virtio-user's tap starts down. */
+    if (vhost_net && (rc = ethdev_dev_set_kernel_up(dev))) {
+        VLOG_WARN("%s: cannot set the kernel interface up: %s", name, strerror(-rc));
+    }
+    *devp = dev;
+    return 0;
 }
 
 static void
