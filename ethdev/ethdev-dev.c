@@ -32,6 +32,9 @@
 
 #define ETHDEV_DEVARGS_MAX 1024
 
+/* Rx (and tx) queues a net_tap device can start with: see choose_queues(). */
+#define ETHDEV_TAP_MAX_QUEUES 4
+
 struct ethdev_dev {
     struct ethdev_dp dp;            /* First: the dp_port's 'priv'. */
 
@@ -446,6 +449,21 @@ choose_queues(struct ethdev_dev *dev, const struct ethdev_dev_params *p,
     int rc;
 
     uint16_t n_rxq = p->n_rxq ? p->n_rxq : 1;
+    bool tap = info->driver_name && !strcmp(info->driver_name, "net_tap");
+    /* DPDK 22.11's net_tap passes one file descriptor per rx and tx queue in
+     * one multi-process message of at most RTE_MP_MAX_FD_NUM (8) when it
+     * starts, and overflows its stack beyond that: refuse before. */
+    if (tap && (n_rxq > ETHDEV_TAP_MAX_QUEUES || p->n_txq > ETHDEV_TAP_MAX_QUEUES)) {
+        return fail(err, -EINVAL, "port \"%s\": %s=%u: net_tap devices can have at "
+                    "most %d rx and %d tx queues", dev->name,
+                    n_rxq > ETHDEV_TAP_MAX_QUEUES ? "n_rxq" : "n_txq",
+                    n_rxq > ETHDEV_TAP_MAX_QUEUES ? n_rxq : p->n_txq,
+                    ETHDEV_TAP_MAX_QUEUES, ETHDEV_TAP_MAX_QUEUES);
+    }
+    if (tap && p->n_txq && p->n_txq != n_rxq) {
+        return fail(err, -EINVAL, "port \"%s\": n_txq=%u: net_tap devices need as "
+                    "many tx as rx queues (n_rxq=%u)", dev->name, p->n_txq, n_rxq);
+    }
     if (n_rxq > info->max_rx_queues) {
         return fail(err, -EINVAL, "port \"%s\": n_rxq=%u: %s has at most %u rx "
                     "queues", dev->name, n_rxq, dev->devname, info->max_rx_queues);
@@ -460,7 +478,7 @@ choose_queues(struct ethdev_dev *dev, const struct ethdev_dev_params *p,
                         (unsigned) info->max_tx_queues);
         /* net_tap refuses other counts (start_device() would find out too,
          * after the driver logged an error). */
-        if (info->driver_name && !strcmp(info->driver_name, "net_tap")) {
+        if (tap) {
             n_txq = n_rxq;
         }
     }
