@@ -54,13 +54,12 @@ struct ethdev_dev {
     uint16_t txq_size;
 
     /* Link state as last reported, by the interrupt thread (callbacks) or
-     * the main thread (polling). */
+     * the main thread (polling); also published to the PMDs in dp.link_up.
+     * dp.removed is set on RTE_ETH_EVENT_INTR_RMV. */
     rte_spinlock_t link_lock;
     bool link_up;                   /* Under 'link_lock'. */
     bool events_on;                 /* Under 'link_lock': the port exists
                                      * (ethdev_dev_open() returned). */
-    bool removed;                   /* Atomic: the device was unplugged
-                                     * under us (RTE_ETH_EVENT_INTR_RMV). */
 
     LIST_ENTRY(ethdev_dev) node;    /* In ctx.devs. */
 };
@@ -238,6 +237,7 @@ desc_count(const char *port, const char *what, uint16_t want,
 }
 
 static bool link_usable(const struct ethdev_dev *);
+static int set_kernel_up(const struct ethdev_dev *);
 
 /* Device event callback, on DPDK's interrupt thread. */
 static int link_event_cb(uint16_t port_id, enum rte_eth_event_type type,
@@ -254,6 +254,7 @@ report_link(struct ethdev_dev *dev, bool up, const char *why)
     bool changed = dev->events_on && dev->link_up != up;
     if (dev->events_on) {
         dev->link_up = up;
+        __atomic_store_n(&dev->dp.link_up, up, __ATOMIC_RELAXED);
     }
     if (changed && ctx.env && ctx.env->event) {
         ctx.env->event(ctx.env->event_aux, dev->name, up ? "link_up" : "link_down");
@@ -276,9 +277,9 @@ link_event_cb(uint16_t port_id, enum rte_eth_event_type type, void *arg,
     (void) port_id;
     (void) ret_param;
     if (type == RTE_ETH_EVENT_INTR_RMV) {
-        __atomic_store_n(&dev->removed, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&dev->dp.removed, true, __ATOMIC_RELEASE);
         report_link(dev, false, " (device removed)");
-    } else if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+    } else if (!__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)) {
         report_link(dev, link_usable(dev), NULL);
     }
     return 0;
@@ -632,9 +633,14 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
         VLOG_WARN("%s: cannot enable promiscuous mode on %s: %s", dev->name,
                   devname, dpdk_strerror(rc));
     }
+    if (p->kernel_up && (rc = set_kernel_up(dev))) {
+        VLOG_WARN("%s: cannot set kernel interface %s up: %s", dev->name,
+                  dev->ifname, strerror(-rc));
+    }
     bool up = link_usable(dev);
     rte_spinlock_lock(&dev->link_lock);
     dev->link_up = up;
+    __atomic_store_n(&dev->dp.link_up, up, __ATOMIC_RELAXED);
     dev->events_on = true;
     rte_spinlock_unlock(&dev->link_lock);
     LIST_INSERT_HEAD(&ctx.devs, dev, node);
@@ -659,7 +665,7 @@ ethdev_dev_close(struct ethdev_dev *dev)
     unregister_cbs(dev);
 
     uint16_t pid = dev->dp.port_id;
-    bool removed = __atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE);
+    bool removed = __atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE);
     int rc = rte_eth_dev_stop(pid);
     if (rc && !removed) {
         VLOG_WARN("%s: cannot stop %s: %s", dev->name, dev->devname,
@@ -736,7 +742,7 @@ get_link(const struct ethdev_dev *dev, struct rte_eth_link *link)
     short flags = 0;
 
     memset(link, 0, sizeof *link);
-    if (__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+    if (__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)) {
         return true;
     }
     if (rte_eth_link_get_nowait(dev->dp.port_id, link)) {
@@ -753,8 +759,11 @@ get_link(const struct ethdev_dev *dev, struct rte_eth_link *link)
     return true;
 }
 
-int
-ethdev_dev_set_kernel_up(const struct ethdev_dev *dev)
+/* Sets the device's kernel netdev (iface=) administratively up, as `ip link
+ * set IFACE up` does.  Returns 0 or a negative errno (-ENODEV: the device
+ * has no kernel netdev). */
+static int
+set_kernel_up(const struct ethdev_dev *dev)
 {
     struct ifreq ifr;
     int rc = 0;
@@ -832,7 +841,7 @@ ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *o)
     json_object_object_add(o, "txq_size", json_object_new_int(dev->txq_size));
     json_object_object_add(o, "tx_queues_shared", json_object_new_boolean(shared));
     json_object_object_add(o, "mac", json_object_new_string(macs));
-    if (__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+    if (__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)) {
         json_object_object_add(o, "removed", json_object_new_boolean(true));
     }
 }
@@ -844,7 +853,7 @@ ethdev_dev_stats(const struct ethdev_dev *dev, struct json_object *o)
     uint64_t contended = 0;
 
     memset(&st, 0, sizeof st);
-    if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)
+    if (!__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)
         && rte_eth_stats_get(dev->dp.port_id, &st)) {
         memset(&st, 0, sizeof st);
     }
@@ -868,7 +877,7 @@ ethdev_dev_run(void)
     struct ethdev_dev *dev;
 
     LIST_FOREACH(dev, &ctx.devs, node) {
-        if (!__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE)) {
+        if (!__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)) {
             report_link(dev, link_usable(dev), NULL);
         }
     }

@@ -51,6 +51,8 @@ struct ethdev_dev_params {
     uint16_t n_txq;         /* 0: one per PMD, as many as the device has. */
     uint16_t rxq_size;      /* 0: ETHDEV_DEFAULT_QUEUE_SIZE or the nearest */
     uint16_t txq_size;      /*    the device accepts. */
+    bool kernel_up;         /* Set the kernel netdev (iface=) up once
+                             * started (net_tap does it itself). */
 };
 
 /* Hot-plugs 'p->devargs' (rte_dev_probe()), configures its first ethdev
@@ -84,11 +86,6 @@ const char *ethdev_dev_backend(const struct ethdev_dev *dev);
  * that netdev is up and running, and unknown once it has left vswitchd's
  * network namespace.  False once the device was removed. */
 bool ethdev_dev_is_up(const struct ethdev_dev *dev);
-
-/* Sets the device's kernel netdev (iface=) administratively up, as
- * `ip link set IFACE up` does.  Returns 0 or a negative errno (-ENODEV: the
- * device has no kernel netdev in our network namespace). */
-int ethdev_dev_set_kernel_up(const struct ethdev_dev *dev);
 
 /* Adds the device's members ("devargs", "device", "port_id", "driver",
  * "link" ("up", "down" or "unknown", as for ethdev_dev_is_up()), "speed",

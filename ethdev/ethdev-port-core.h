@@ -37,11 +37,16 @@ struct ethdev_txq {
 } __rte_cache_aligned;
 
 /* The hot part of a port: first member of the control side's struct, so the
- * dp_port's 'priv' points at both.  Constant while the port is attached. */
+ * dp_port's 'priv' points at both.  Constant while the port is attached,
+ * except the two flags the link reporting writes (ethdev-dev.c). */
 struct ethdev_dp {
     uint16_t port_id;           /* rte_ethdev port id. */
     uint16_t n_rxq;
     uint16_t n_txq;             /* 1..ETHDEV_MAX_TXQ. */
+    bool link_up;               /* Atomic: link as last reported; while
+                                 * down, tx drops (DP_DROP_TX_LINK_DOWN). */
+    bool removed;               /* Atomic: the device was unplugged under
+                                 * us; rx and tx no longer touch it. */
     struct ethdev_txq txq[ETHDEV_MAX_TXQ];
 };
 

@@ -177,6 +177,7 @@ internal_open(const char *name, bool vhost_net, struct ethdev_dev **devp, char *
         /* One queue pair: virtio-user was given one, net_tap wants as many
          * tx as rx queues. */
         .n_txq = 1,
+        .kernel_up = vhost_net,
     };
     return ethdev_dev_open(&p, devp, err);
 }
@@ -197,18 +198,12 @@ internal_create(const char *name, struct json_object *options, void **devp, char
     rc = internal_open(name, vhost_net, &dev, err);
     if (rc && vhost_net && rc != -EEXIST) {
         VLOG_WARN("%s: %s; using net_tap instead of virtio-user", name, err);
-        vhost_net = false;
         rc = internal_open(name, false, &dev, err);
     }
-    if (rc) {
-        return rc;
+    if (!rc) {
+        *devp = dev;
     }
-    /* net_tap sets its netdev up; virtio-user's tap starts down. */
-    if (vhost_net && (rc = ethdev_dev_set_kernel_up(dev))) {
-        VLOG_WARN("%s: cannot set the kernel interface up: %s", name, strerror(-rc));
-    }
-    *devp = dev;
-    return 0;
+    return rc;
 }
 
 static void

@@ -16,11 +16,15 @@ ethdev_rx(struct dp_port *port, uint16_t qid, struct rte_mbuf **pkts, uint16_t n
 {
     const struct ethdev_dp *d = port->priv;
 
+    if (__atomic_load_n(&d->removed, __ATOMIC_RELAXED)) {
+        return 0;
+    }
     return rte_eth_rx_burst(d->port_id, qid, pkts, n);
 }
 
 /* Sends 'pkts[0..n-1]' on behalf of PMD 'pmd_id' and takes ownership of all
- * of them.  The queue is pmd_id % n_txq; if other PMDs map to it too, its
+ * of them.  While the link is reported down (or the device was removed)
+ * they are dropped as DP_DROP_TX_LINK_DOWN.  The queue is pmd_id % n_txq; if other PMDs map to it too, its
  * spinlock is held around the bursts (a failed trylock is counted before
  * waiting).  After a partial send the rest is retried up to
  * ETHDEV_TX_RETRIES times; a burst that sends nothing ends it.  What is left
@@ -39,6 +43,11 @@ ethdev_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts,
     struct ethdev_txq *q = &d->txq[qid];
     uint64_t bytes = 0;
 
+    if (!__atomic_load_n(&d->link_up, __ATOMIC_RELAXED)) {
+        st->drops[DP_DROP_TX_LINK_DOWN] += n;
+        rte_pktmbuf_free_bulk(pkts, n);
+        return;
+    }
     for (uint16_t i = 0; i < n; i++) {
         bytes += rte_pktmbuf_pkt_len(pkts[i]);
     }
