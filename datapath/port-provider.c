@@ -2,8 +2,20 @@
 #include "datapath/port-provider.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+int
+port_fail(char *err, int code, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(err, PORT_ERRLEN, fmt, args);
+    va_end(args);
+    return code;
+}
 
 int
 port_parse_uint(const char *port, const char *key, const char *value,
@@ -15,9 +27,8 @@ port_parse_uint(const char *port, const char *key, const char *value,
     unsigned long v = strtoul(value, &end, 10);
     if (!*value || *end || errno || value[0] == '-' || value[0] == '+'
         || v < min || v > max) {
-        snprintf(err, PORT_ERRLEN, "port \"%s\": option %s=\"%s\" must be an "
-                 "integer between %u and %u", port, key, value, min, max);
-        return -EINVAL;
+        return port_fail(err, -EINVAL, "port \"%s\": option %s=\"%s\" must be an "
+                         "integer between %u and %u", port, key, value, min, max);
     }
     *out = (unsigned) v;
     return 0;

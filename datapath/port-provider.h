@@ -48,6 +48,11 @@ port_name_valid(const char *name)
     return true;
 }
 
+/* Writes a printf-formatted message into 'err' (PORT_ERRLEN bytes) and
+ * returns 'code': the way providers (and the bridge) report an error. */
+int port_fail(char *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Parses option 'key' = 'value' of port 'port' as a decimal integer in
  * [min, max].  Returns 0 and *out, or -EINVAL with a message in 'err'. */
 int port_parse_uint(const char *port, const char *key, const char *value,

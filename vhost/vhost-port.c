@@ -8,7 +8,6 @@
 #include "vhost/vhost-port.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -419,16 +418,6 @@ vhost_run(void)
 
 /* Control plane, main thread. */
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, int code, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, PORT_ERRLEN, fmt, args);
-    va_end(args);
-    return code;
-}
-
 static int
 vhost_init(const struct port_env *env)
 {
@@ -472,26 +461,26 @@ resolve_path(const char *name, const char *path, bool required, char *out, char 
 
     if (!path) {
         if (required) {
-            return fail(err, -EINVAL, "port \"%s\": option path= is required for "
+            return port_fail(err, -EINVAL, "port \"%s\": option path= is required for "
                         "type vhost-user-client", name);
         }
         path = name;
     }
     if (!path[0] || strlen(path) >= PATH_MAX - 1) {
-        return fail(err, -EINVAL, "port \"%s\": invalid path", name);
+        return port_fail(err, -EINVAL, "port \"%s\": invalid path", name);
     }
     if (!strchr(path, '/')) {
         if (!port_name_valid(path)) {
-            return fail(err, -EINVAL, "port \"%s\": invalid socket name \"%s\"", name, path);
+            return port_fail(err, -EINVAL, "port \"%s\": invalid socket name \"%s\"", name, path);
         }
         if (snprintf(out, PATH_MAX, "%s/%s", ctx.sock_dir, path) >= PATH_MAX) {
-            return fail(err, -EINVAL, "port \"%s\": socket path too long", name);
+            return port_fail(err, -EINVAL, "port \"%s\": socket path too long", name);
         }
         return 0;
     }
     if (path[0] != '/' || strstr(path, "/../") || strstr(path, "/./")
         || strstr(path, "//")) {
-        return fail(err, -EINVAL, "port \"%s\": path \"%s\" must be an absolute, "
+        return port_fail(err, -EINVAL, "port \"%s\": path \"%s\" must be an absolute, "
                     "normalized path inside %s", name, path, ctx.sock_dir);
     }
     snprintf(dir, sizeof dir, "%s", path);
@@ -499,11 +488,11 @@ resolve_path(const char *name, const char *path, bool required, char *out, char 
     dir[base - path - 1] = '\0';
     if (!port_name_valid(base) || !realpath(dir[0] ? dir : "/", resolved)
         || strcmp(resolved, ctx.sock_dir)) {
-        return fail(err, -EINVAL, "port \"%s\": path \"%s\" is not a valid socket name "
+        return port_fail(err, -EINVAL, "port \"%s\": path \"%s\" is not a valid socket name "
                     "inside the vhost socket directory %s", name, path, ctx.sock_dir);
     }
     if (snprintf(out, PATH_MAX, "%s/%s", ctx.sock_dir, base) >= PATH_MAX) {
-        return fail(err, -EINVAL, "port \"%s\": socket path too long", name);
+        return port_fail(err, -EINVAL, "port \"%s\": socket path too long", name);
     }
     return 0;
 }
@@ -533,7 +522,7 @@ parse_options(const char *name, struct json_object *options, bool client,
             }
             cfg->tx_retries = v;
         } else {
-            return fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" for type "
+            return port_fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" for type "
                         "%s (known: path, queues, tx-retries)", name, key,
                         client ? "vhost-user-client" : "vhost-user");
         }
@@ -569,7 +558,7 @@ vhost_create(const char *name, struct json_object *options, bool client,
     pthread_mutex_lock(&ctx.mutex);
     vp = port_by_path(cfg.path);
     if (vp) {
-        rc = fail(err, -EEXIST, "port \"%s\": socket %s is already used by port \"%s\"",
+        rc = port_fail(err, -EEXIST, "port \"%s\": socket %s is already used by port \"%s\"",
                   name, cfg.path, vp->name);
     }
     pthread_mutex_unlock(&ctx.mutex);
@@ -579,7 +568,7 @@ vhost_create(const char *name, struct json_object *options, bool client,
 
     vp = rte_zmalloc("vhost_port", sizeof *vp, RTE_CACHE_LINE_SIZE);
     if (!vp) {
-        return fail(err, -ENOMEM, "port \"%s\": out of memory", name);
+        return port_fail(err, -ENOMEM, "port \"%s\": out of memory", name);
     }
     vp->vid = -1;
     vp->conn_vid = -1;
@@ -608,14 +597,14 @@ vhost_create(const char *name, struct json_object *options, bool client,
     }
     if (rte_vhost_driver_register(vp->path, flags)) {
         rte_free(vp);
-        return fail(err, -EIO, "port \"%s\": cannot register vhost-user socket %s",
+        return port_fail(err, -EIO, "port \"%s\": cannot register vhost-user socket %s",
                     name, cfg.path);
     }
     if (rte_vhost_driver_disable_features(vp->path, disabled_features)
         || rte_vhost_driver_callback_register(vp->path, &device_ops)) {
         rte_vhost_driver_unregister(vp->path);
         rte_free(vp);
-        return fail(err, -EIO, "port \"%s\": cannot configure vhost-user socket %s",
+        return port_fail(err, -EIO, "port \"%s\": cannot configure vhost-user socket %s",
                     name, cfg.path);
     }
     pthread_mutex_lock(&ctx.mutex);
@@ -645,7 +634,7 @@ vhost_start(void *dev, char *err)
     struct vhost_port *vp = dev;
 
     if (rte_vhost_driver_start(vp->path)) {
-        return fail(err, -EIO, "port \"%s\": cannot start vhost-user socket %s",
+        return port_fail(err, -EIO, "port \"%s\": cannot start vhost-user socket %s",
                     vp->name, vp->path);
     }
     if (!vp->client && chmod(vp->path, 0660)) {

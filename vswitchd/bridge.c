@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,16 +50,6 @@ struct bridge_set {
     unsigned n_bridges;
     struct bridge *bridges[DP_MAX_BRIDGES];
 };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, int code, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, BRIDGE_ERRLEN, fmt, args);
-    va_end(args);
-    return code;
-}
 
 bool
 bridge_name_valid(const char *name)
@@ -155,7 +144,7 @@ bridge_set_save(struct bridge_set *bs, char *err)
     json_object_put(conf);
     if (rc) {
         VLOG_ERR("cannot save configuration to %s: %s", bs->conf_path, strerror(-rc));
-        return fail(err, rc, "change applied but the configuration could not be "
+        return port_fail(err, rc, "change applied but the configuration could not be "
                     "saved to %s: %s", bs->conf_path, strerror(-rc));
     }
     return 0;
@@ -230,19 +219,19 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
     unsigned aging_s = FDB_DEFAULT_AGEING_MS / 1000;
 
     if (!bridge_name_valid(name)) {
-        return fail(err, -EINVAL, "invalid bridge name \"%s\": use 1-%d characters "
+        return port_fail(err, -EINVAL, "invalid bridge name \"%s\": use 1-%d characters "
                     "of A-Z a-z 0-9 _ . - not starting with . or -", name,
                     DP_NAME_MAX - 1);
     }
     if (bridge_find(bs, name)) {
-        return fail(err, -EEXIST, "bridge \"%s\" already exists", name);
+        return port_fail(err, -EEXIST, "bridge \"%s\" already exists", name);
     }
     if (options) {
         json_object_object_foreach(options, key, val) {
             const char *v = json_object_get_string(val);
             int rc;
             if (!json_object_is_type(val, json_type_string)) {
-                return fail(err, -EINVAL, "bridge \"%s\": option %s must be a string",
+                return port_fail(err, -EINVAL, "bridge \"%s\": option %s must be a string",
                             name, key);
             }
             if (!strcmp(key, "mac-table-size")) {
@@ -251,7 +240,7 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
             } else if (!strcmp(key, "mac-aging-time")) {
                 rc = parse_uint_option("bridge", name, key, v, 1, MAX_AGING_TIME, &aging_s, err);
             } else {
-                rc = fail(err, -EINVAL, "bridge \"%s\": unknown option \"%s\" (known: "
+                rc = port_fail(err, -EINVAL, "bridge \"%s\": unknown option \"%s\" (known: "
                           "mac-table-size, mac-aging-time)", name, key);
             }
             if (rc) {
@@ -260,17 +249,17 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
         }
     }
     if (bs->n_bridges == DP_MAX_BRIDGES) {
-        return fail(err, -ENOSPC, "too many bridges (at most %d)", DP_MAX_BRIDGES);
+        return port_fail(err, -ENOSPC, "too many bridges (at most %d)", DP_MAX_BRIDGES);
     }
     struct bridge *br = calloc(1, sizeof *br);
     if (!br) {
-        return fail(err, -ENOMEM, "out of memory");
+        return port_fail(err, -ENOMEM, "out of memory");
     }
     snprintf(br->name, sizeof br->name, "%s", name);
     int rc = dp_bridge_create(bs->dp, name, fdb_max, (uint64_t) aging_s * 1000, &br->dp);
     if (rc) {
         free(br);
-        return fail(err, rc == -ENOSPC ? -ENOSPC : rc, "cannot create bridge \"%s\": %s",
+        return port_fail(err, rc == -ENOSPC ? -ENOSPC : rc, "cannot create bridge \"%s\": %s",
                     name, strerror(-rc));
     }
     /* Keep bridges sorted by name. */
@@ -305,7 +294,7 @@ bridge_del(struct bridge_set *bs, const char *name, char *err)
             return bridge_set_save(bs, err);
         }
     }
-    return fail(err, -ENOENT, "no bridge \"%s\"", name);
+    return port_fail(err, -ENOENT, "no bridge \"%s\"", name);
 }
 
 /* Parses a decimal option value in [min, max]. */
@@ -319,7 +308,7 @@ parse_uint_option(const char *kind, const char *owner, const char *key,
     unsigned long v = strtoul(value, &end, 10);
     if (!*value || *end || errno || value[0] == '-' || value[0] == '+'
         || v < min || v > max) {
-        return fail(err, -EINVAL, "%s \"%s\": option %s=\"%s\" must be an integer "
+        return port_fail(err, -EINVAL, "%s \"%s\": option %s=\"%s\" must be an integer "
                     "between %u and %u", kind, owner, key, value, min, max);
     }
     *out = (unsigned) v;
@@ -363,7 +352,7 @@ port_run(struct bridge_set *bs, struct port *p, struct json_object *options, cha
         cls->destroy(p->dev);
         p->dev = NULL;
         p->dp = NULL;
-        return fail(err, rc == -ENOSPC ? -ENOSPC : rc, "port \"%s\": %s", p->name,
+        return port_fail(err, rc == -ENOSPC ? -ENOSPC : rc, "port \"%s\": %s", p->name,
                     rc == -ENOSPC ? "too many ports" : strerror(-rc));
     }
     dp_port_attach(bs->dp, p->br->dp, p->dp);
@@ -401,7 +390,7 @@ port_check_options(const struct port_class *cls, const char *name,
 {
     json_object_object_foreach(options, key, val) {
         if (!json_object_is_type(val, json_type_string)) {
-            return fail(err, -EINVAL, "port \"%s\": option %s must be a string",
+            return port_fail(err, -EINVAL, "port \"%s\": option %s must be a string",
                         name, key);
         }
     }
@@ -419,19 +408,19 @@ port_add(struct bridge_set *bs, const char *bridge, const char *name,
     int rc;
 
     if (!bridge_name_valid(name)) {
-        return fail(err, -EINVAL, "invalid port name \"%s\": use 1-%d characters "
+        return port_fail(err, -EINVAL, "invalid port name \"%s\": use 1-%d characters "
                     "of A-Z a-z 0-9 _ . - not starting with . or -", name,
                     DP_NAME_MAX - 1);
     }
     struct bridge *br = bridge_find(bs, bridge);
     if (!br) {
-        return fail(err, -ENOENT, "no bridge \"%s\"", bridge);
+        return port_fail(err, -ENOENT, "no bridge \"%s\"", bridge);
     }
     if (port_find(bs, name)) {
-        return fail(err, -EEXIST, "port \"%s\" already exists", name);
+        return port_fail(err, -EEXIST, "port \"%s\" already exists", name);
     }
     if (br->n_ports == DP_MAX_PORTS) {
-        return fail(err, -ENOSPC, "bridge \"%s\" has too many ports", bridge);
+        return port_fail(err, -ENOSPC, "bridge \"%s\" has too many ports", bridge);
     }
     const struct port_class *cls = class_find(bs, type);
     if (!cls) {
@@ -441,7 +430,7 @@ port_add(struct bridge_set *bs, const char *bridge, const char *name,
             snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "",
                      (*c)->type);
         }
-        return fail(err, -EINVAL, "port \"%s\": unknown type \"%s\" (supported: %s)",
+        return port_fail(err, -EINVAL, "port \"%s\": unknown type \"%s\" (supported: %s)",
                     name, type, known);
     }
     struct json_object *opts = options ? json_object_get(options) : json_object_new_object();
@@ -452,7 +441,7 @@ port_add(struct bridge_set *bs, const char *bridge, const char *name,
     struct port *p = calloc(1, sizeof *p);
     if (!p) {
         json_object_put(opts);
-        return fail(err, -ENOMEM, "out of memory");
+        return port_fail(err, -ENOMEM, "out of memory");
     }
     snprintf(p->name, sizeof p->name, "%s", name);
     p->cls = cls;
@@ -484,7 +473,7 @@ bridge_port_del(struct bridge_set *bs, const char *name, char *err)
 {
     struct port *p = port_find(bs, name);
     if (!p) {
-        return fail(err, -ENOENT, "no port \"%s\"", name);
+        return port_fail(err, -ENOENT, "no port \"%s\"", name);
     }
     port_destroy(bs, p);
     VLOG_INFO("port %s deleted", name);
@@ -500,14 +489,14 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
 
     struct port *p = port_find(bs, name);
     if (!p) {
-        return fail(err, -ENOENT, "no port \"%s\"", name);
+        return port_fail(err, -ENOENT, "no port \"%s\"", name);
     }
     struct json_object *merged = NULL;
     json_object_deep_copy(p->options, &merged, NULL);
     json_object_object_foreach(changes, key, val) {
         if (!json_object_is_type(val, json_type_string)) {
             json_object_put(merged);
-            return fail(err, -EINVAL, "port \"%s\": option %s must be a string",
+            return port_fail(err, -EINVAL, "port \"%s\": option %s must be a string",
                         name, key);
         }
         if (!json_object_get_string_len(val)) {
@@ -642,7 +631,7 @@ bridge_port_list_json(const struct bridge_set *bs, const char *bridge,
                       struct json_object **out, char *err)
 {
     if (bridge && !bridge_find(bs, bridge)) {
-        return fail(err, -ENOENT, "no bridge \"%s\"", bridge);
+        return port_fail(err, -ENOENT, "no bridge \"%s\"", bridge);
     }
     struct json_object *list = json_object_new_array();
     for (unsigned i = 0; i < bs->n_bridges; i++) {
@@ -671,7 +660,7 @@ bridge_port_show_json(const struct bridge_set *bs, const char *name,
 {
     const struct port *p = port_find(bs, name);
     if (!p) {
-        return fail(err, -ENOENT, "no port \"%s\"", name);
+        return port_fail(err, -ENOENT, "no port \"%s\"", name);
     }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "name", json_object_new_string(p->name));
@@ -736,7 +725,7 @@ bridge_port_stats_json(const struct bridge_set *bs, const char *name,
         const struct port *p = port_find(bs, name);
         if (!p) {
             json_object_put(list);
-            return fail(err, -ENOENT, "no port \"%s\"", name);
+            return port_fail(err, -ENOENT, "no port \"%s\"", name);
         }
         json_object_array_add(list, port_stats_json(p));
     } else {
@@ -757,7 +746,7 @@ bridge_port_stats_clear(struct bridge_set *bs, const char *name, char *err)
     if (name) {
         struct port *p = port_find(bs, name);
         if (!p) {
-            return fail(err, -ENOENT, "no port \"%s\"", name);
+            return port_fail(err, -ENOENT, "no port \"%s\"", name);
         }
         if (p->dp) {
             dp_port_clear_stats(p->dp);
@@ -803,7 +792,7 @@ bridge_fdb_show_json(const struct bridge_set *bs, const char *bridge,
 {
     const struct bridge *br = bridge_find(bs, bridge);
     if (!br) {
-        return fail(err, -ENOENT, "no bridge \"%s\"", bridge);
+        return port_fail(err, -ENOENT, "no bridge \"%s\"", bridge);
     }
     struct fdb *fdb = dp_bridge_fdb(br->dp);
     struct fdb_dump_ctx ctx = { .br = br, .entries = json_object_new_array() };
@@ -835,7 +824,7 @@ bridge_fdb_flush(struct bridge_set *bs, const char *bridge, int *n_flushed, char
 {
     const struct bridge *br = bridge_find(bs, bridge);
     if (!br) {
-        return fail(err, -ENOENT, "no bridge \"%s\"", bridge);
+        return port_fail(err, -ENOENT, "no bridge \"%s\"", bridge);
     }
     *n_flushed = fdb_flush(dp_bridge_fdb(br->dp));
     return 0;
