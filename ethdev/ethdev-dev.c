@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -69,19 +68,6 @@ static struct {
     const struct port_env *env;     /* &env_copy once initialised. */
     LIST_HEAD(, ethdev_dev) devs;
 } ctx;
-
-/* Writes a printf-formatted message into 'err' (PORT_ERRLEN bytes) and
- * returns 'code'. */
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, int code, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(err, PORT_ERRLEN, fmt, args);
-    va_end(args);
-    return code;
-}
 
 /* DPDK's ethdev and EAL calls return 0 or a negative errno, but pass on
  * what drivers return, and drivers often return -1 whatever the cause.
@@ -221,7 +207,7 @@ desc_count(const char *port, const char *what, uint16_t want,
             if (align > 1) {
                 snprintf(mult, sizeof mult, " in multiples of %u", align);
             }
-            return fail(err, -EINVAL, "port \"%s\": %s=%u: the device accepts "
+            return port_fail(err, -EINVAL, "port \"%s\": %s=%u: the device accepts "
                         "%u to %u%s", port, what, want, min, max, mult);
         }
         *out = want;
@@ -338,7 +324,7 @@ configure_and_start(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
 
     rc = rte_eth_dev_configure(pid, dev->dp.n_rxq, dev->dp.n_txq, &conf);
     if (rc) {
-        return fail(err, dpdk_errno(rc), "port \"%s\": cannot configure %s "
+        return port_fail(err, dpdk_errno(rc), "port \"%s\": cannot configure %s "
                     "with %u rx and %u tx queues: %s", dev->name, dev->devname,
                     dev->dp.n_rxq, dev->dp.n_txq, dpdk_strerror(rc));
     }
@@ -347,7 +333,7 @@ configure_and_start(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
         rc = rte_eth_rx_queue_setup(pid, q, dev->rxq_size, (unsigned) socket, NULL,
                                     ctx.env->mp);
         if (rc) {
-            return fail(err, dpdk_errno(rc), "port \"%s\": cannot set up rx "
+            return port_fail(err, dpdk_errno(rc), "port \"%s\": cannot set up rx "
                         "queue %u (%u descriptors) of %s: %s", dev->name, q,
                         dev->rxq_size, dev->devname, dpdk_strerror(rc));
         }
@@ -355,7 +341,7 @@ configure_and_start(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
     for (uint16_t q = 0; q < dev->dp.n_txq; q++) {
         rc = rte_eth_tx_queue_setup(pid, q, dev->txq_size, (unsigned) socket, NULL);
         if (rc) {
-            return fail(err, dpdk_errno(rc), "port \"%s\": cannot set up tx "
+            return port_fail(err, dpdk_errno(rc), "port \"%s\": cannot set up tx "
                         "queue %u (%u descriptors) of %s: %s", dev->name, q,
                         dev->txq_size, dev->devname, dpdk_strerror(rc));
         }
@@ -374,7 +360,7 @@ configure_and_start(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
     if (rc) {
         unregister_cbs(dev);
         rte_eth_dev_stop(pid);
-        return fail(err, dpdk_errno(rc), "port \"%s\": cannot start %s: %s",
+        return port_fail(err, dpdk_errno(rc), "port \"%s\": cannot start %s: %s",
                     dev->name, dev->devname, dpdk_strerror(rc));
     }
     return 0;
@@ -455,23 +441,23 @@ choose_queues(struct ethdev_dev *dev, const struct ethdev_dev_params *p,
      * one multi-process message of at most RTE_MP_MAX_FD_NUM (8) when it
      * starts, and overflows its stack beyond that: refuse before. */
     if (tap && (n_rxq > ETHDEV_TAP_MAX_QUEUES || p->n_txq > ETHDEV_TAP_MAX_QUEUES)) {
-        return fail(err, -EINVAL, "port \"%s\": %s=%u: net_tap devices can have at "
+        return port_fail(err, -EINVAL, "port \"%s\": %s=%u: net_tap devices can have at "
                     "most %d rx and %d tx queues", dev->name,
                     n_rxq > ETHDEV_TAP_MAX_QUEUES ? "n_rxq" : "n_txq",
                     n_rxq > ETHDEV_TAP_MAX_QUEUES ? n_rxq : p->n_txq,
                     ETHDEV_TAP_MAX_QUEUES, ETHDEV_TAP_MAX_QUEUES);
     }
     if (tap && p->n_txq && p->n_txq != n_rxq) {
-        return fail(err, -EINVAL, "port \"%s\": n_txq=%u: net_tap devices need as "
+        return port_fail(err, -EINVAL, "port \"%s\": n_txq=%u: net_tap devices need as "
                     "many tx as rx queues (n_rxq=%u)", dev->name, p->n_txq, n_rxq);
     }
     if (n_rxq > info->max_rx_queues) {
-        return fail(err, -EINVAL, "port \"%s\": n_rxq=%u: %s has at most %u rx "
+        return port_fail(err, -EINVAL, "port \"%s\": n_rxq=%u: %s has at most %u rx "
                     "queues", dev->name, n_rxq, dev->devname, info->max_rx_queues);
     }
     unsigned n_txq = p->n_txq;
     if (n_txq && n_txq > info->max_tx_queues) {
-        return fail(err, -EINVAL, "port \"%s\": n_txq=%u: %s has at most %u tx "
+        return port_fail(err, -EINVAL, "port \"%s\": n_txq=%u: %s has at most %u tx "
                     "queues", dev->name, n_txq, dev->devname, info->max_tx_queues);
     }
     if (!n_txq) {
@@ -484,7 +470,7 @@ choose_queues(struct ethdev_dev *dev, const struct ethdev_dev_params *p,
         }
     }
     if (!n_txq) {
-        return fail(err, -EINVAL, "port \"%s\": %s has no tx queue", dev->name,
+        return port_fail(err, -EINVAL, "port \"%s\": %s has no tx queue", dev->name,
                     dev->devname);
     }
     if ((rc = desc_count(dev->name, "rxq_size", p->rxq_size, &info->rx_desc_lim,
@@ -542,21 +528,21 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
 
     *devp = NULL;
     if (!ctx.env) {
-        return fail(err, -ENODEV, "port \"%s\": ethdev ports are not initialised",
+        return port_fail(err, -ENODEV, "port \"%s\": ethdev ports are not initialised",
                     p->name);
     }
     if (strlen(p->devargs) >= ETHDEV_DEVARGS_MAX) {
-        return fail(err, -EINVAL, "port \"%s\": devargs is too long (at most %d "
+        return port_fail(err, -EINVAL, "port \"%s\": devargs is too long (at most %d "
                     "characters)", p->name, ETHDEV_DEVARGS_MAX - 1);
     }
     rc = ethdev_dev_parse_devargs(p->devargs, devname, bus, sizeof devname,
                                   why, sizeof why);
     if (rc) {
-        return fail(err, rc, "port \"%s\": devargs: %s", p->name, why);
+        return port_fail(err, rc, "port \"%s\": devargs: %s", p->name, why);
     }
     const char *user = ethdev_dev_user(devname);
     if (user) {
-        return fail(err, -EEXIST, "port \"%s\": device %s is already used by port "
+        return port_fail(err, -EEXIST, "port \"%s\": device %s is already used by port "
                     "\"%s\"", p->name, devname, user);
     }
     /* The driver would attach to, or fail obscurely on, an existing
@@ -564,11 +550,11 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
     char ifname[64];
     devargs_ifname(p->devargs, devname, ifname, sizeof ifname);
     if (strlen(ifname) >= IF_NAMESIZE) {
-        return fail(err, -EINVAL, "port \"%s\": iface=%s: kernel interface names "
+        return port_fail(err, -EINVAL, "port \"%s\": iface=%s: kernel interface names "
                     "have at most %d characters", p->name, ifname, IF_NAMESIZE - 1);
     }
     if (ifname[0] && if_nametoindex(ifname)) {
-        return fail(err, -EEXIST, "port \"%s\": a kernel interface named %s exists "
+        return port_fail(err, -EEXIST, "port \"%s\": a kernel interface named %s exists "
                     "already", p->name, ifname);
     }
 
@@ -583,13 +569,13 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
                             : "its driver cannot take it (is it bound to vfio-pci? "
                               "vswitchd's log has the driver's reason)";
             }
-            return fail(err, dpdk_errno(rc), "port \"%s\": cannot hot-plug %s: %s",
+            return port_fail(err, dpdk_errno(rc), "port \"%s\": cannot hot-plug %s: %s",
                         p->name, p->devargs, why_probe);
         }
         probed = true;
         if (find_ethdev(devname, &pid)) {
             unplug(p->name, bus, devname, NULL, false, 0);
-            return fail(err, -ENODEV, "port \"%s\": %s was probed but is not a "
+            return port_fail(err, -ENODEV, "port \"%s\": %s was probed but is not a "
                         "network device (no ethdev)", p->name, devname);
         }
     }
@@ -600,7 +586,7 @@ ethdev_dev_open(const struct ethdev_dev_params *p, struct ethdev_dev **devp, cha
             unplug(p->name, bus, devname, NULL, true, pid);
         }
         rte_free(dev);
-        return fail(err, rc ? rc : -ENOMEM, "port \"%s\": %s: %s", p->name, devname,
+        return port_fail(err, rc ? rc : -ENOMEM, "port \"%s\": %s: %s", p->name, devname,
                     rc ? "cannot get device information" : "out of memory");
     }
     dev->dp.port_id = pid;

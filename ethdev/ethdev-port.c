@@ -6,7 +6,6 @@
 #include "ethdev/ethdev-port.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,17 +29,6 @@ struct dpdk_options {
     uint16_t rxq_size;
     uint16_t txq_size;
 };
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, int code, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(err, PORT_ERRLEN, fmt, args);
-    va_end(args);
-    return code;
-}
 
 /* Parses option 'key' = 's' of port 'name' as an integer in [min, max]
  * into *out.  Returns 0 or -EINVAL with a message. */
@@ -81,7 +69,7 @@ dpdk_parse(const char *name, struct json_object *options, struct dpdk_options *o
         } else if (!strcmp(key, "txq_size")) {
             rc = parse_u16(name, key, s, 1, UINT16_MAX, &o->txq_size, err);
         } else {
-            rc = fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" (dpdk ports "
+            rc = port_fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" (dpdk ports "
                       "know: %s)", name, key, DPDK_OPTIONS);
         }
         if (rc) {
@@ -89,14 +77,14 @@ dpdk_parse(const char *name, struct json_object *options, struct dpdk_options *o
         }
     }
     if (!o->devargs || !o->devargs[0]) {
-        return fail(err, -EINVAL, "port \"%s\": type=dpdk needs devargs=, e.g. "
+        return port_fail(err, -EINVAL, "port \"%s\": type=dpdk needs devargs=, e.g. "
                     "devargs=0000:00:09.0 or devargs=net_tap0,iface=tap0", name);
     }
     char devname[128], bus[128], why[200];
     rc = ethdev_dev_parse_devargs(o->devargs, devname, bus, sizeof devname,
                                   why, sizeof why);
     if (rc) {
-        return fail(err, -EINVAL, "port \"%s\": devargs: %s", name, why);
+        return port_fail(err, -EINVAL, "port \"%s\": devargs: %s", name, why);
     }
     return 0;
 }
@@ -143,7 +131,7 @@ internal_check(const char *name, struct json_object *options, char *err)
 {
     json_object_object_foreach(options, key, val) {
         (void) val;
-        return fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" (internal "
+        return port_fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" (internal "
                     "ports take no options)", name, key);
     }
     return 0;
