@@ -89,9 +89,10 @@ struct port_class {
     /* Options this type knows, comma-separated, for error messages. */
     const char *options_help;
 
-    /* Optional.  Called once at start, before any other member, with an
-     * environment that outlives every port.  Returns 0 or a negative errno
-     * (the daemon then fails to start). */
+    /* Optional.  Called once at start, before any other member.  The
+     * struct and its strings are valid only during the call: copy what you
+     * keep (the datapath and the pool it points to outlive every port).
+     * Returns 0 or a negative errno (the daemon then fails to start). */
     int (*init)(const struct port_env *);
 
     /* Optional.  Called once at exit, after every port of the type was
