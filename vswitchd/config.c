@@ -191,7 +191,8 @@ out:
 int
 config_load(const char *path, struct json_object **confp, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted as conf.json must not hang the start. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     int rc;
 
@@ -211,6 +212,11 @@ config_load(const char *path, struct json_object **confp, char *err, size_t errl
         snprintf(err, errlen, "cannot stat: %s", strerror(errno));
         close(fd);
         return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "not a regular file");
+        close(fd);
+        return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTSUP;
     }
     if (st.st_size > CONFIG_MAX_SIZE) {
         snprintf(err, errlen, "file is larger than %d bytes", CONFIG_MAX_SIZE);
@@ -298,14 +304,13 @@ write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-int
-config_save(const char *path, struct json_object *conf)
+/* Puts the directory part of 'path' in 'dir' (PATH_MAX bytes) and
+ * "<path>.tmp" in 'tmp' (PATH_MAX bytes).  Returns 0 or -ENAMETOOLONG. */
+static int
+save_names(const char *path, char *dir, char *tmp)
 {
-    char dir[PATH_MAX], tmp[PATH_MAX];
-    int rc;
-
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp
-        || snprintf(dir, sizeof dir, "%s", path) >= (int) sizeof dir) {
+    if (snprintf(tmp, PATH_MAX, "%s.tmp", path) >= PATH_MAX
+        || snprintf(dir, PATH_MAX, "%s", path) >= PATH_MAX) {
         return -ENAMETOOLONG;
     }
     char *slash = strrchr(dir, '/');
@@ -315,6 +320,18 @@ config_save(const char *path, struct json_object *conf)
         *slash = '\0';
     } else {
         strcpy(dir, ".");
+    }
+    return 0;
+}
+
+int
+config_save_prepare(const char *path, struct json_object *conf)
+{
+    char dir[PATH_MAX], tmp[PATH_MAX];
+    int rc;
+
+    if ((rc = save_names(path, dir, tmp))) {
+        return rc;
     }
     if ((rc = fsutil_mkdir_p(dir))) {
         return rc;
@@ -339,10 +356,23 @@ config_save(const char *path, struct json_object *conf)
     if (close(fd) && !rc) {
         rc = -errno;
     }
-    if (!rc && rename(tmp, path)) {
-        rc = -errno;
-    }
     if (rc) {
+        unlink(tmp);
+    }
+    return rc;
+}
+
+int
+config_save_commit(const char *path)
+{
+    char dir[PATH_MAX], tmp[PATH_MAX];
+    int rc;
+
+    if ((rc = save_names(path, dir, tmp))) {
+        return rc;
+    }
+    if (rename(tmp, path)) {
+        rc = -errno;
         unlink(tmp);
         return rc;
     }
@@ -355,4 +385,21 @@ config_save(const char *path, struct json_object *conf)
     rc = fsync(dfd) ? -errno : 0;
     close(dfd);
     return rc;
+}
+
+void
+config_save_abort(const char *path)
+{
+    char dir[PATH_MAX], tmp[PATH_MAX];
+
+    if (!save_names(path, dir, tmp)) {
+        unlink(tmp);
+    }
+}
+
+int
+config_save(const char *path, struct json_object *conf)
+{
+    int rc = config_save_prepare(path, conf);
+    return rc ? rc : config_save_commit(path);
 }

@@ -32,7 +32,10 @@ int config_validate(struct json_object *conf, char *err, size_t errlen);
 /* Reads and validates the file 'path'.  Returns 0 with a new reference in
  * *conf; a missing file is not an error (empty configuration).  Returns
  * -EINVAL if the file is not valid JSON or fails config_validate() (reason in
- * 'err'), or another negative errno on I/O error (reason in 'err'). */
+ * 'err'), or another negative errno if it cannot be read (reason in 'err'):
+ * -EISDIR or -ENOTSUP if it is not a regular file (opened non-blocking, so
+ * a FIFO cannot hang the start), -EFBIG if it is too large, -EACCES, -EIO,
+ * ... */
 int config_load(const char *path, struct json_object **conf, char *err,
                 size_t errlen);
 
@@ -43,5 +46,17 @@ int config_load(const char *path, struct json_object **conf, char *err,
  * fsync() of the directory fails: the new file is in place, the error is
  * still returned).  Returns 0 or a negative errno. */
 int config_save(const char *path, struct json_object *conf);
+
+/* config_save() in two steps, for a change that must not be applied unless
+ * it can be saved (bridge.c):  config_save_prepare() writes and fsync()s
+ * "<path>.tmp" (this is where a full disk, a read-only or unwritable
+ * directory or an I/O error shows up; on failure nothing is left behind);
+ * then the caller applies the change and calls config_save_commit(), which
+ * renames the temp file over 'path' and fsync()s the directory, or, if
+ * applying failed, config_save_abort(), which removes the temp file.
+ * prepare and commit return 0 or a negative errno. */
+int config_save_prepare(const char *path, struct json_object *conf);
+int config_save_commit(const char *path);
+void config_save_abort(const char *path);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -68,7 +69,7 @@ struct vswitchd {
     bool eal_up;
     struct rte_mempool *mp;
     struct datapath *dp;
-    bool ports_up;                  /* port_classes[] init()ed. */
+    unsigned n_classes_up;          /* port_classes[0..n-1] init()ed. */
     struct bridge_set *bs;
     struct event_base *base;
     struct rpc_dispatcher *dispatcher;
@@ -104,6 +105,44 @@ socket_in_use(const char *path)
     bool in_use = !connect(fd, (struct sockaddr *) &sun, sizeof sun);
     close(fd);
     return in_use;
+}
+
+/* Takes the exclusive flock() on "<dir>/vswitchd.lock" (created if
+ * missing, never removed) that marks 'dir' as one running vswitchd's: the
+ * rundir (whose name also gives EAL's --file-prefix) and the statedir (whose
+ * conf.json two daemons must not both write).  The lock belongs to the open
+ * file, so it survives --detach's fork, is held until the process exits and
+ * cannot go stale after a crash.  The file is opened read-only: flock() does
+ * not need write access, and a file open for writing would keep the file
+ * system from being remounted read-only.  'what' and 'option' name the
+ * directory for messages.  Returns the descriptor (kept open for the
+ * daemon's lifetime), or -1 after printing the reason to stderr. */
+static int
+lock_dir(const char *dir, const char *what, const char *option)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/vswitchd.lock", dir) >= (int) sizeof path) {
+        fprintf(stderr, "vswitchd: %s %s: name too long\n", what, dir);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "vswitchd: cannot create the lock file %s: %s (the %s %s "
+                "must be a writable directory)\n", path, strerror(errno), what, dir);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        if (errno == EWOULDBLOCK) {
+            fprintf(stderr, "vswitchd: another vswitchd is already running with %s %s "
+                    "(it holds %s): stop it first, or give this instance its own %s\n",
+                    what, dir, path, option);
+        } else {
+            fprintf(stderr, "vswitchd: cannot lock %s: %s\n", path, strerror(errno));
+        }
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* True if hugepages are free and hugetlbfs is mounted. */
@@ -345,8 +384,12 @@ request_shutdown(void *aux)
 }
 
 /* Loads and replays the saved configuration.  A file that cannot be parsed
- * is moved aside (never overwritten) and the daemon starts empty. */
-static void
+ * is moved aside (never overwritten) and the daemon starts empty.  A file
+ * that cannot be read (permissions, I/O error, too large, not a regular
+ * file) is never overwritten either: the daemon refuses to start, since its
+ * first change would replace a configuration it never saw.  Returns 0 or a
+ * negative errno (logged). */
+static int
 restore_config(struct vswitchd *vs)
 {
     char err[256];
@@ -360,14 +403,18 @@ restore_config(struct vswitchd *vs)
         VLOG_ERR("%s: %s; moved to %s, starting with an empty configuration",
                  vs->opts.conf_path, err, aside);
         if (rename(vs->opts.conf_path, aside)) {
-            VLOG_ERR("rename %s: %s", vs->opts.conf_path, strerror(errno));
+            rc = -errno;
+            VLOG_ERR("cannot move %s aside: %s; not starting, so as not to "
+                     "overwrite it", vs->opts.conf_path, strerror(-rc));
+            return rc;
         }
-        return;
+        return 0;
     }
     if (rc) {
-        VLOG_ERR("%s: %s; starting with an empty configuration",
-                 vs->opts.conf_path, err);
-        return;
+        VLOG_ERR("cannot read the saved configuration %s: %s; not starting, so as "
+                 "not to overwrite it: fix or move the file (or use another "
+                 "--statedir)", vs->opts.conf_path, err);
+        return rc;
     }
     if (bridge_set_restore(vs->bs, conf)) {
         /* What could not be restored would vanish from the file at the next
@@ -377,13 +424,18 @@ restore_config(struct vswitchd *vs)
                  (long) time(NULL));
         rc = config_save(aside, conf);
         if (rc) {
-            VLOG_ERR("cannot save %s: %s", aside, strerror(-rc));
+            /* The first change would drop what was not restored. */
+            VLOG_ERR("cannot keep the configuration that could not be fully "
+                     "restored in %s: %s; not starting", aside, strerror(-rc));
+            json_object_put(conf);
+            return rc;
         } else {
             VLOG_WARN("some bridges or ports could not be restored; the configuration "
                       "as it was is kept in %s", aside);
         }
     }
     json_object_put(conf);
+    return 0;
 }
 
 /* Brings everything up.  Returns 0 or a negative errno (already logged). */
@@ -410,8 +462,15 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
     }
     ea.argv[0] = argv0;
     if (rte_eal_init(ea.argc, ea.argv) < 0) {
-        VLOG_ERR("DPDK EAL initialisation failed: %s", rte_strerror(rte_errno));
-        return -rte_errno;
+        /* rte_eal_init() does not always set rte_errno (e.g. when another
+         * process holds the EAL lock of our --file-prefix): the EAL's own
+         * lines above say why.  Never report errno's "Success". */
+        int err = rte_errno;
+        VLOG_ERR("DPDK EAL initialisation failed: %s; see the EAL messages above "
+                 "(another DPDK process with the same --file-prefix, bad EAL "
+                 "arguments after --, no memory?)",
+                 err ? rte_strerror(err) : "no reason given");
+        return err > 0 ? -err : -EIO;
     }
     vs->eal_up = true;
     VLOG_INFO("%s, %u PMD thread(s), %s", rte_version(), o->n_pmd_cores,
@@ -420,8 +479,9 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
     vs->mp = rte_pktmbuf_pool_create("vs_mbufs", o->mbufs, 256, 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, (int) rte_socket_id());
     if (!vs->mp) {
-        VLOG_ERR("cannot create a pool of %u mbufs: %s", o->mbufs,
-                 rte_strerror(rte_errno));
+        VLOG_ERR("cannot create a pool of %u mbufs: %s (lower --mbufs, or free "
+                 "hugepages / memory)", o->mbufs,
+                 rte_errno ? rte_strerror(rte_errno) : "out of memory");
         return -ENOMEM;
     }
 
@@ -440,12 +500,14 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         return rc;
     }
     if (pipe2(vs->link_pipe, O_NONBLOCK | O_CLOEXEC)) {
-        return -errno;
+        rc = -errno;
+        VLOG_ERR("cannot create a pipe: %s", strerror(-rc));
+        return rc;
     }
     char sock_dir[PATH_MAX];
     if (!realpath(o->vhost_sock_dir, sock_dir)) {
         rc = -errno;
-        VLOG_ERR("%s: %s", o->vhost_sock_dir, strerror(errno));
+        VLOG_ERR("vhost socket directory %s: %s", o->vhost_sock_dir, strerror(-rc));
         return rc;
     }
     struct port_env env = {
@@ -458,12 +520,12 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         .event_aux = vs,
         .request_run = on_request_run,
     };
-    vs->ports_up = true;
     for (const struct port_class *const *c = port_classes; *c; c++) {
         if ((*c)->init && (rc = (*c)->init(&env))) {
             VLOG_ERR("cannot set up %s ports: %s", (*c)->type, strerror(-rc));
             return rc;
         }
+        vs->n_classes_up++;
     }
 
     struct bridge_set_params bsp = {
@@ -477,11 +539,14 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         VLOG_ERR("cannot set up bridges: %s", strerror(-rc));
         return rc;
     }
-    restore_config(vs);
+    if ((rc = restore_config(vs))) {
+        return rc;
+    }
 
     vs->base = event_base_new();
     vs->dispatcher = rpc_dispatcher_create();
     if (!vs->base || !vs->dispatcher) {
+        VLOG_ERR("cannot set up the control loop: out of memory");
         return -ENOMEM;
     }
     vs->methods = (struct methods_ctx) {
@@ -489,6 +554,7 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         .shutdown = request_shutdown, .shutdown_aux = vs,
     };
     if ((rc = methods_register(vs->dispatcher, &vs->methods))) {
+        VLOG_ERR("cannot register the JSON-RPC methods: %s", strerror(-rc));
         return rc;
     }
     if ((rc = rpc_server_create(vs->base, o->ctl_socket, vs->dispatcher, &vs->server))) {
@@ -506,6 +572,7 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
     if (!vs->sigterm || !vs->sigint || !vs->ageing || !vs->link_wake
         || event_add(vs->sigterm, NULL) || event_add(vs->sigint, NULL)
         || event_add(vs->ageing, &one_sec) || event_add(vs->link_wake, NULL)) {
+        VLOG_ERR("cannot set up the control loop's events");
         return -ENOMEM;
     }
     if ((rc = write_pidfile(vs))) {
@@ -529,11 +596,11 @@ vswitchd_stop(struct vswitchd *vs)
         datapath_stop_pmds(vs->dp);
     }
     bridge_set_destroy(vs->bs);
-    if (vs->ports_up) {
-        for (const struct port_class *const *c = port_classes; *c; c++) {
-            if ((*c)->fini) {
-                (*c)->fini();
-            }
+    /* Only the classes whose init() succeeded, last first. */
+    while (vs->n_classes_up) {
+        const struct port_class *c = port_classes[--vs->n_classes_up];
+        if (c->fini) {
+            c->fini();
         }
     }
     datapath_destroy(vs->dp);
@@ -589,6 +656,18 @@ main(int argc, char *argv[])
     if ((rc = fsutil_mkdir_p(vs.opts.rundir)) || (rc = fsutil_mkdir_p(vs.opts.vhost_sock_dir))) {
         fprintf(stderr, "vswitchd: cannot create runtime directories under %s: %s\n",
                 vs.opts.rundir, strerror(-rc));
+        return 1;
+    }
+    /* One daemon per rundir and per statedir, refused before EAL starts
+     * (EAL's own lock on its --file-prefix would make it fail later, less
+     * clearly).  The descriptors stay open until exit. */
+    if ((rc = fsutil_mkdir_p(vs.opts.statedir))) {
+        fprintf(stderr, "vswitchd: cannot create the state directory %s: %s\n",
+                vs.opts.statedir, strerror(-rc));
+        return 1;
+    }
+    if (lock_dir(vs.opts.rundir, "rundir", "--rundir") < 0
+        || lock_dir(vs.opts.statedir, "statedir", "--statedir") < 0) {
         return 1;
     }
     if (socket_in_use(vs.opts.ctl_socket)) {
