@@ -6,14 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lib/rpc.h"
+
 int
 port_fail(char *err, int code, const char *fmt, ...)
 {
     va_list args;
 
     va_start(args, fmt);
-    vsnprintf(err, PORT_ERRLEN, fmt, args);
+    int n = vsnprintf(err, PORT_ERRLEN, fmt, args);
     va_end(args);
+    if (n >= PORT_ERRLEN) {
+        /* Cut by bytes: never end inside a UTF-8 sequence (a client would
+         * rightly refuse the whole response as invalid UTF-8). */
+        rpc_utf8_trim(err, PORT_ERRLEN - 1);
+    }
     return code;
 }
 

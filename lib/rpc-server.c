@@ -37,6 +37,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "lib/fsutil.h"
 #include "lib/rpc.h"
 
 #define VLOG_MODULE "rpc"
@@ -147,14 +148,18 @@ conn_send_text(struct rpc_conn *conn, const char *text, size_t len)
     }
     out = bufferevent_get_output(conn->bev);
     if (evbuffer_add(out, text, len) || evbuffer_add(out, "\n", 1)) {
-        VLOG_WARN("connection %u: out of memory queueing output, closing",
-                  conn->id);
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+
+        VLOG_WARN_RL(&rl, "connection %u: out of memory queueing output, "
+                     "closing", conn->id);
         conn_kill(conn);
         return;
     }
     if (evbuffer_get_length(out) > RPC_SERVER_MAX_OUTPUT) {
-        VLOG_WARN("connection %u: more than %u bytes of output queued, "
-                  "closing", conn->id, RPC_SERVER_MAX_OUTPUT);
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+
+        VLOG_WARN_RL(&rl, "connection %u: more than %u bytes of output "
+                     "queued, closing", conn->id, RPC_SERVER_MAX_OUTPUT);
         conn_kill(conn);
     }
 }
@@ -195,10 +200,11 @@ conn_handle_value(struct json_object *value, void *conn_)
 static void
 conn_parse_error(struct rpc_conn *conn)
 {
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
     const char *reason = rpc_decoder_error(conn->decoder);
     struct json_object *resp;
 
-    VLOG_WARN("connection %u: %s, closing", conn->id, reason);
+    VLOG_WARN_RL(&rl, "connection %u: %s, closing", conn->id, reason);
     resp = rpc_make_error(NULL, RPC_ERR_PARSE, reason, NULL);
     conn_send(conn, resp);
     json_object_put(resp);
@@ -269,7 +275,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *conn_)
         VLOG_DBG("connection %u: %s", conn->id,
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     } else if (what & BEV_EVENT_TIMEOUT) {
-        VLOG_INFO("connection %u: client does not read, closing", conn->id);
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+
+        VLOG_INFO_RL(&rl, "connection %u: client does not read, closing",
+                     conn->id);
     }
     conn_kill(conn);
 }
@@ -303,7 +312,10 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
         conn->bev = bufferevent_socket_new(server->base, fd, 0);
     }
     if (!conn || !conn->decoder || !conn->bev) {
-        VLOG_ERR("%s: out of memory accepting a connection", server->path);
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+
+        VLOG_ERR_RL(&rl, "%s: out of memory accepting a connection",
+                    server->path);
         if (conn) {
             rpc_decoder_destroy(conn->decoder);
             if (conn->bev) {
@@ -347,12 +359,13 @@ retry_accept_cb(evutil_socket_t fd, short what, void *server_)
 static void
 accept_error_cb(struct evconnlistener *listener, void *server_)
 {
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
     struct rpc_server *server = server_;
     struct timeval tv = { 0, 100 * 1000 };
     int error = EVUTIL_SOCKET_ERROR();
 
-    VLOG_WARN("%s: accept failed (%s), pausing", server->path,
-              evutil_socket_error_to_string(error));
+    VLOG_WARN_RL(&rl, "%s: accept failed (%s), pausing", server->path,
+                 evutil_socket_error_to_string(error));
     evconnlistener_disable(listener);
     evtimer_add(server->retry_timer, &tv);
 }
@@ -396,7 +409,7 @@ remove_stale_socket(const char *path, const struct sockaddr_un *sun)
 }
 
 int
-rpc_server_create(struct event_base *base, const char *path,
+rpc_server_create(struct event_base *base, const char *path, int gid,
                   struct rpc_dispatcher *d, struct rpc_server **serverp)
 {
     struct rpc_server *server = NULL;
@@ -432,14 +445,34 @@ rpc_server_create(struct event_base *base, const char *path,
         error = -errno;
         goto error;
     }
-    if (bind(fd, (struct sockaddr *) &sun, sizeof sun)) {
+    /* The socket file is born with its final mode: on Linux, bind() gives
+     * it the socket inode's mode (fchmod() before bind, as Open vSwitch
+     * does) minus the umask, and the umask is 0117 around bind() (it is
+     * process-wide: another thread creating a file meanwhile would get at
+     * most 0660 too; see Documentation/security.md).  Nothing is ever
+     * chmod()ed or chown()ed by a path that someone could swap. */
+    if (fchmod(fd, 0660)) {
         error = -errno;
         goto error;
     }
+    mode_t old_umask = umask(0117);
+    int bind_rc = bind(fd, (struct sockaddr *) &sun, sizeof sun) ? -errno : 0;
+    umask(old_umask);
+    if (bind_rc) {
+        error = bind_rc;
+        goto error;
+    }
     bound = true;
-    /* Not listening yet, so nobody connects before the mode is right. */
-    if (chmod(path, 0660)) {
-        error = -errno;
+    /* Not listening yet, so nobody connects before the group is right.
+     * Checks that 'path' is still our socket (not a symlink, not someone
+     * else's) and sets group and mode through an O_PATH descriptor. */
+    error = fsutil_secure_socket(path, 0660, gid);
+    if (error) {
+        if (error == -ELOOP || error == -ENOTSOCK || error == -EPERM) {
+            VLOG_ERR("%s: replaced by something else after bind(): refusing it",
+                     path);
+            bound = false;      /* Not ours to unlink. */
+        }
         goto error;
     }
 

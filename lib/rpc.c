@@ -48,15 +48,43 @@
 /* ---------------------------------------------------------------------- */
 /* Errors and message builders. */
 
+size_t
+rpc_utf8_trim(char *s, size_t len)
+{
+    size_t lead = len, cont = 0;
+
+    /* Find the start of the last character: at most 3 continuation bytes
+     * (10xxxxxx) back. */
+    while (lead > 0 && cont < 3 && ((unsigned char) s[lead - 1] & 0xc0) == 0x80) {
+        lead--;
+        cont++;
+    }
+    if (lead > 0) {
+        unsigned char c = s[lead - 1];
+        size_t need = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+
+        if (c >= 0xc0 && need > cont) {
+            len = lead - 1;         /* Incomplete: drop the whole character. */
+        }
+    }
+    s[len] = '\0';
+    return len;
+}
+
 int
 rpc_error_set(struct rpc_error *error, int code, const char *fmt, ...)
 {
     va_list args;
+    int n;
 
     error->code = code;
     va_start(args, fmt);
-    vsnprintf(error->message, sizeof error->message, fmt, args);
+    n = vsnprintf(error->message, sizeof error->message, fmt, args);
     va_end(args);
+    if (n >= (int) sizeof error->message) {
+        /* Cut by bytes: never end inside a UTF-8 sequence. */
+        rpc_utf8_trim(error->message, sizeof error->message - 1);
+    }
     return code;
 }
 
@@ -309,7 +337,13 @@ dispatch_one(struct rpc_dispatcher *d, struct json_object *req, void *conn)
         if (!has_id) {
             return NULL;
         }
-        snprintf(msg, sizeof msg, "method \"%.64s\"%s not found", name,
+        char shown[65];
+
+        snprintf(shown, sizeof shown, "%s", name);
+        if (strlen(name) > 64) {
+            rpc_utf8_trim(shown, 64);
+        }
+        snprintf(msg, sizeof msg, "method \"%s\"%s not found", shown,
                  strlen(name) > 64 ? "..." : "");
         return rpc_make_error(id, RPC_ERR_METHOD_NOT_FOUND, msg, NULL);
     }
@@ -324,7 +358,9 @@ dispatch_one(struct rpc_dispatcher *d, struct json_object *req, void *conn)
             return NULL;
         }
         if (!error.code) {
-            VLOG_WARN("method %s failed without an error code", name);
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+
+            VLOG_WARN_RL(&rl, "method %s failed without an error code", name);
             error.code = RPC_ERR_INTERNAL;
         }
         return rpc_make_error(id, error.code, error.message, error.data);

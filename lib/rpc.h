@@ -34,7 +34,14 @@ struct rpc_error {
     struct json_object *data;
 };
 
-/* Fills 'error' with 'code' and a printf-style message.  Returns 'code' so a
+/* Shortens the 'len' bytes of 's' (valid UTF-8 cut at an arbitrary byte)
+ * so that they do not end inside a UTF-8 sequence: drops a trailing
+ * incomplete character.  Writes a NUL at the new end (s[len] must be
+ * writable) and returns the new length. */
+size_t rpc_utf8_trim(char *s, size_t len);
+
+/* Fills 'error' with 'code' and a printf-style message (a message longer
+ * than error->message is cut on a UTF-8 character boundary).  Returns 'code' so a
  * method can "return rpc_error_set(err, ...)". */
 int rpc_error_set(struct rpc_error *error, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

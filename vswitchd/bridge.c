@@ -131,23 +131,72 @@ bridge_set_to_json(const struct bridge_set *bs)
     return conf;
 }
 
-/* Saves the configuration after a change.  Returns 0 or a negative errno
- * with a reason in 'err'. */
+/* A change is saved in two steps around applying it, so that memory and
+ * disk never disagree (config_save_prepare()):
+ *
+ *   1. the model is made to look as it will after the change (an object
+ *      added or unlinked, new options in place) and bridge_set_prepare()
+ *      writes that configuration to the temp file.  This is where a full
+ *      disk, a read-only statedir or an I/O error shows up: the caller then
+ *      undoes its model change and the request fails with nothing changed
+ *      and the real errno (-ENOSPC, -EROFS, -EIO, ...);
+ *   2. the caller applies the change; if that fails, bridge_set_abort()
+ *      drops the temp file, else bridge_set_commit() renames it into place.
+ *
+ * While replaying a saved configuration (bs->quiet) nothing is saved. */
 static int
-bridge_set_save(struct bridge_set *bs, char *err)
+bridge_set_prepare(struct bridge_set *bs, char *err)
 {
     if (!bs->conf_path || bs->quiet) {
         return 0;
     }
     struct json_object *conf = bridge_set_to_json(bs);
-    int rc = config_save(bs->conf_path, conf);
+    int rc = config_save_prepare(bs->conf_path, conf);
     json_object_put(conf);
     if (rc) {
-        VLOG_ERR("cannot save configuration to %s: %s", bs->conf_path, strerror(-rc));
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+        VLOG_ERR_RL(&rl, "cannot save configuration to %s: %s; change refused",
+                    bs->conf_path, strerror(-rc));
+        return port_fail(err, rc, "the configuration could not be saved to %s: %s; "
+                         "nothing was changed", bs->conf_path, strerror(-rc));
+    }
+    return 0;
+}
+
+static void
+bridge_set_abort(struct bridge_set *bs)
+{
+    if (bs->conf_path && !bs->quiet) {
+        config_save_abort(bs->conf_path);
+    }
+}
+
+/* Step 2 after a successful change.  A failure here (the rename, or the
+ * fsync of the directory after it) cannot be undone any more: it is
+ * reported as "applied but not saved". */
+static int
+bridge_set_commit(struct bridge_set *bs, char *err)
+{
+    if (!bs->conf_path || bs->quiet) {
+        return 0;
+    }
+    int rc = config_save_commit(bs->conf_path);
+    if (rc) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+        VLOG_ERR_RL(&rl, "cannot save configuration to %s: %s", bs->conf_path, strerror(-rc));
         return port_fail(err, rc, "change applied but the configuration could not be "
                     "saved to %s: %s", bs->conf_path, strerror(-rc));
     }
     return 0;
+}
+
+/* Saves the model as it stands (prepare + commit): for changes that are
+ * already in the model and can be undone if this fails. */
+static int
+bridge_set_save(struct bridge_set *bs, char *err)
+{
+    int rc = bridge_set_prepare(bs, err);
+    return rc ? rc : bridge_set_commit(bs, err);
 }
 
 int
@@ -211,6 +260,38 @@ static int parse_uint_option(const char *kind, const char *owner, const char *ke
 
 #define MAX_AGING_TIME (24 * 3600)
 
+/* The limit on mac-table-size before it was capped at FDB_MAX_ENTRIES_LIMIT:
+ * a saved configuration may still have such a value. */
+#define OLD_FDB_MAX_ENTRIES_LIMIT (1u << 24)
+
+/* Parses option mac-table-size = 'value' of bridge 'name' into *out.  Values
+ * above FDB_MAX_ENTRIES_LIMIT are refused, except when restoring a saved
+ * configuration (written before the cap): those are lowered to the cap, with
+ * a warning, rather than losing the bridge and its ports. */
+static int
+parse_mac_table_size(const struct bridge_set *bs, const char *name, const char *value,
+                     unsigned *out, char *err)
+{
+    unsigned v;
+    int rc = parse_uint_option("bridge", name, "mac-table-size", value, 8,
+                               OLD_FDB_MAX_ENTRIES_LIMIT, &v, err);
+    if (rc) {
+        return rc;
+    }
+    if (v > FDB_MAX_ENTRIES_LIMIT) {
+        if (!bs->quiet) {
+            return port_fail(err, -EINVAL, "bridge \"%s\": mac-table-size=%u is over "
+                             "the limit of %u entries (each entry costs about 96 "
+                             "bytes of DPDK memory)", name, v, FDB_MAX_ENTRIES_LIMIT);
+        }
+        VLOG_WARN("bridge %s: saved mac-table-size=%u is over the limit, using %u",
+                  name, v, FDB_MAX_ENTRIES_LIMIT);
+        v = FDB_MAX_ENTRIES_LIMIT;
+    }
+    *out = v;
+    return 0;
+}
+
 int
 bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
            char *err)
@@ -235,8 +316,7 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
                             name, key);
             }
             if (!strcmp(key, "mac-table-size")) {
-                rc = parse_uint_option("bridge", name, key, v, 8, FDB_MAX_ENTRIES_LIMIT,
-                                       &fdb_max, err);
+                rc = parse_mac_table_size(bs, name, v, &fdb_max, err);
             } else if (!strcmp(key, "mac-aging-time")) {
                 rc = parse_uint_option("bridge", name, key, v, 1, MAX_AGING_TIME, &aging_s, err);
             } else {
@@ -271,9 +351,19 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
     bs->bridges[i] = br;
     bs->n_bridges++;
     br->options = options ? json_object_get(options) : json_object_new_object();
-    VLOG_INFO("bridge %s added", name);
+    if ((rc = bridge_set_prepare(bs, err))) {
+        /* Not saved: take it out again (it has no ports, nobody saw it). */
+        memmove(&bs->bridges[i], &bs->bridges[i + 1],
+                (bs->n_bridges - i - 1) * sizeof bs->bridges[0]);
+        bs->n_bridges--;
+        bridge_destroy(bs, br);
+        return rc;
+    }
+    rc = bridge_set_commit(bs, err);
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
+    VLOG_INFO_RL(&rl, "bridge %s added", name);
     bridge_notify(bs, "bridge_added", NULL, name);
-    return bridge_set_save(bs, err);
+    return rc;
 }
 
 int
@@ -285,13 +375,24 @@ bridge_del(struct bridge_set *bs, const char *name, char *err)
             memmove(&bs->bridges[i], &bs->bridges[i + 1],
                     (bs->n_bridges - i - 1) * sizeof bs->bridges[0]);
             bs->n_bridges--;
+            int rc = bridge_set_prepare(bs, err);
+            if (rc) {
+                /* Not saved: put it back, nothing was touched. */
+                memmove(&bs->bridges[i + 1], &bs->bridges[i],
+                        (bs->n_bridges - i) * sizeof bs->bridges[0]);
+                bs->bridges[i] = br;
+                bs->n_bridges++;
+                return rc;
+            }
             for (unsigned j = 0; j < br->n_ports; j++) {
                 bridge_notify(bs, "port_removed", br->ports[j]->name, NULL);
             }
             bridge_destroy(bs, br);
-            VLOG_INFO("bridge %s deleted", name);
+            rc = bridge_set_commit(bs, err);
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
+            VLOG_INFO_RL(&rl, "bridge %s deleted", name);
             bridge_notify(bs, "bridge_removed", NULL, name);
-            return bridge_set_save(bs, err);
+            return rc;
         }
     }
     return port_fail(err, -ENOENT, "no bridge \"%s\"", name);
@@ -456,7 +557,8 @@ port_add(struct bridge_set *bs, const char *bridge, const char *name,
         snprintf(p->error, sizeof p->error, "%s", err);
         return rc;
     }
-    VLOG_INFO("port %s (%s) added to bridge %s", name, type, bridge);
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
+    VLOG_INFO_RL(&rl, "port %s (%s) added to bridge %s", name, type, bridge);
     bridge_notify(bs, "port_added", name, bridge);
     return bridge_set_save(bs, err);
 }
@@ -476,7 +578,8 @@ bridge_port_del(struct bridge_set *bs, const char *name, char *err)
         return port_fail(err, -ENOENT, "no port \"%s\"", name);
     }
     port_destroy(bs, p);
-    VLOG_INFO("port %s deleted", name);
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
+    VLOG_INFO_RL(&rl, "port %s deleted", name);
     bridge_notify(bs, "port_removed", name, NULL);
     return bridge_set_save(bs, err);
 }
@@ -521,7 +624,8 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
         }
         json_object_put(p->options);
         p->options = merged;
-        VLOG_INFO("port %s is running again", name);
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
+        VLOG_INFO_RL(&rl, "port %s is running again", name);
         return bridge_set_save(bs, err);
     }
 
@@ -545,8 +649,9 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
     rc = port_run(bs, p, merged, err);
     if (rc) {
         if (port_run(bs, p, p->options, err2)) {
-            VLOG_ERR("port %s: could not restore its previous configuration: %s",
-                     name, err2);
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+            VLOG_ERR_RL(&rl, "port %s: could not restore its previous configuration: "
+                        "%s", name, err2);
             snprintf(p->error, sizeof p->error, "%s", err2);
         }
         json_object_put(merged);
@@ -554,7 +659,8 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
     }
     json_object_put(p->options);
     p->options = merged;
-    VLOG_INFO("port %s re-created with new options", name);
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
+    VLOG_INFO_RL(&rl, "port %s re-created with new options", name);
     return bridge_set_save(bs, err);
 }
 

@@ -1,0 +1,120 @@
+"""Resource limits of the control plane (issue 7, section 3): one client must
+not hurt the others or the guests.
+
+  test_utf8_error_truncation  an error message cut to fit is cut on a UTF-8
+                              boundary: vsctl shows it and exits 1, not 2
+  test_mac_table_size_cap     mac-table-size above the cap is refused with a
+                              clear message; the cap itself is accepted
+  test_log_rate_limit         a burst of bad requests writes a bounded
+                              number of log lines
+  test_batch_limits           a batch over the call limit is refused whole;
+                              a batch of writes is saved once, not per call
+"""
+
+import json
+import os
+import re
+import socket
+import time
+
+from vstest import VsTestCase, wait_until
+
+FDB_CAP = 1 << 20
+
+
+def log_since(d, offset):
+    with open(d.log, errors="replace") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def log_size(d):
+    return os.path.getsize(d.log)
+
+
+class HardeningLimitsTest(VsTestCase):
+
+    def test_utf8_error_truncation(self):
+        d = self.daemon()
+        # "no bridge \"b" + 200 x "é": the message is cut at 255 bytes, which
+        # falls in the middle of an "é" (2 bytes) with one ASCII letter first.
+        name = "b" + "\u00e9" * 200
+        for args in (("del-br", name), ("add-br", name),
+                     ("add-port", name, "p0", "type=vhost-user"),
+                     ("del-port", "x" + "\u00e9" * 200)):
+            rc, out, err = d.vsctl(*args, check=False)
+            self.assertEqual(rc, 1, "%s: rc %d, stderr %r" % (args[0], rc, err))
+            self.assertNotIn("invalid response", err)
+            self.assertIn("\u00e9" * 50, err, err)
+        # The raw response is valid UTF-8 and the message a prefix of what
+        # an uncut one would say.
+        r = d.rpc("bridge.del", {"name": name})
+        msg = r["error"]["message"]
+        self.assertTrue(len(msg.encode()) <= 255, len(msg.encode()))
+        self.assertTrue(("no bridge \"" + name).startswith(msg), msg)
+        # An unknown method name is cut on a boundary too.
+        r = d.rpc("x" + "\u00e9" * 100)
+        self.assertEqual(r["error"]["code"], -32601)
+        self.assertIn("\u00e9" * 31, r["error"]["message"])
+
+    def test_mac_table_size_cap(self):
+        d = self.daemon()
+        rc, out, err = d.vsctl("add-br", "br0", "mac-table-size=%d" % (FDB_CAP + 1),
+                               check=False)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("mac-table-size=%d is over the limit of %d entries"
+                      % (FDB_CAP + 1, FDB_CAP), err)
+        rc, out, err = d.vsctl("add-br", "br0", "mac-table-size=16777216", check=False)
+        self.assertEqual(rc, 1, err)
+        self.assertNotIn("br0", [b["name"] for b in d.vsctl_json("list-br")["bridges"]])
+        # The cap itself works (about 96 MiB of DPDK memory).
+        d.vsctl("add-br", "br1", "mac-table-size=%d" % FDB_CAP)
+        fdb = d.vsctl_json("fdb-show", "br1")
+        self.assertEqual(fdb["stats"]["max_entries"], FDB_CAP)
+
+    def test_mac_table_size_saved_over_cap(self):
+        """A configuration saved before the cap (mac-table-size up to 16 M)
+        still restores its bridge and ports, at the cap, with a warning."""
+        d = self.daemon(start=False)
+        os.makedirs(d.statedir, exist_ok=True)
+        conf = {"version": 1, "bridges": [{
+            "name": "br0", "options": {"mac-table-size": "16777216"},
+            "ports": [{"name": "vhu0", "type": "vhost-user", "options": {}}]}]}
+        with open(os.path.join(d.statedir, "conf.json"), "w") as f:
+            json.dump(conf, f)
+        d.start()
+        self.assertEqual(d.vsctl_json("fdb-show", "br0")["stats"]["max_entries"], FDB_CAP)
+        self.assertIn("vhu0", d.ports())
+        with open(d.log, errors="replace") as f:
+            self.assertIn("saved mac-table-size=16777216 is over the limit", f.read())
+
+    def test_log_rate_limit(self):
+        d = self.daemon()
+        start = log_size(d)
+        n = 500
+        for i in range(n):
+            # Each is a parse error (connection closed after the answer).
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(d.sock)
+            s.sendall(b"{\"jsonrpc\":\"2.0\",\"id\":%d,,}\n" % i)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            self.assertIn(b"-32700", data)
+        # Also a burst of failing changes (bridge.del of a missing bridge).
+        with d.connect() as c:
+            for i in range(n):
+                c.sendall(b'{"jsonrpc":"2.0","id":%d,"method":"bridge.del",'
+                          b'"params":{"name":"nope"}}\n' % i)
+            for i in range(n):
+                self.assertEqual(c.recv_json()["error"]["code"], -32001)
+        d.vsctl("version")
+        lines = log_since(d, start).splitlines()
+        warn = [l for l in lines if "|WARN|" in l or "|ERR|" in l]
+        self.assertLessEqual(len(warn), 10, "\n".join(warn[:20]))
+        self.assertLessEqual(len(lines), 20, "\n".join(lines[:40]))
