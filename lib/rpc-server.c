@@ -37,7 +37,6 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "lib/fsutil.h"
 #include "lib/rpc.h"
 
 #define VLOG_MODULE "rpc"
@@ -409,7 +408,7 @@ remove_stale_socket(const char *path, const struct sockaddr_un *sun)
 }
 
 int
-rpc_server_create(struct event_base *base, const char *path, int gid,
+rpc_server_create(struct event_base *base, const char *path,
                   struct rpc_dispatcher *d, struct rpc_server **serverp)
 {
     struct rpc_server *server = NULL;
@@ -445,34 +444,14 @@ rpc_server_create(struct event_base *base, const char *path, int gid,
         error = -errno;
         goto error;
     }
-    /* The socket file is born with its final mode: on Linux, bind() gives
-     * it the socket inode's mode (fchmod() before bind, as Open vSwitch
-     * does) minus the umask, and the umask is 0117 around bind() (it is
-     * process-wide: another thread creating a file meanwhile would get at
-     * most 0660 too; see Documentation/security.md).  Nothing is ever
-     * chmod()ed or chown()ed by a path that someone could swap. */
-    if (fchmod(fd, 0660)) {
+    if (bind(fd, (struct sockaddr *) &sun, sizeof sun)) {
         error = -errno;
         goto error;
     }
-    mode_t old_umask = umask(0117);
-    int bind_rc = bind(fd, (struct sockaddr *) &sun, sizeof sun) ? -errno : 0;
-    umask(old_umask);
-    if (bind_rc) {
-        error = bind_rc;
-        goto error;
-    }
     bound = true;
-    /* Not listening yet, so nobody connects before the group is right.
-     * Checks that 'path' is still our socket (not a symlink, not someone
-     * else's) and sets group and mode through an O_PATH descriptor. */
-    error = fsutil_secure_socket(path, 0660, gid);
-    if (error) {
-        if (error == -ELOOP || error == -ENOTSOCK || error == -EPERM) {
-            VLOG_ERR("%s: replaced by something else after bind(): refusing it",
-                     path);
-            bound = false;      /* Not ours to unlink. */
-        }
+    /* Not listening yet, so nobody connects before the mode is right. */
+    if (chmod(path, 0660)) {
+        error = -errno;
         goto error;
     }
 

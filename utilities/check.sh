@@ -16,3 +16,5 @@ cmake -S . -B "$BUILD" ${CMAKE_FLAGS:-}
 cmake --build "$BUILD" -j"$(nproc)"
 # shellcheck disable=SC2086
 ctest --test-dir "$BUILD" --output-on-failure ${CTEST_ARGS:-}
+# libFuzzer smoke run of the JSON-RPC decoder + dispatcher (clang, ASan+UBSan).
+FUZZ_BUILD="$BUILD-fuzz" ./tests/fuzz/run.sh 20000

@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential cmake pkg-config git
       dpdk dpdk-dev libdpdk-dev
       libevent-dev libjson-c-dev check libsubunit-dev
-      iproute2 iputils-ping procps psmisc python3 util-linux"
+      iproute2 iputils-ping procps psmisc python3 util-linux
+      clang libfuzzer-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -131,56 +131,17 @@ bridge_set_to_json(const struct bridge_set *bs)
     return conf;
 }
 
-/* A change is saved in two steps around applying it, so that memory and
- * disk never disagree (config_save_prepare()):
- *
- *   1. the model is made to look as it will after the change (an object
- *      added or unlinked, new options in place) and bridge_set_prepare()
- *      writes that configuration to the temp file.  This is where a full
- *      disk, a read-only statedir or an I/O error shows up: the caller then
- *      undoes its model change and the request fails with nothing changed
- *      and the real errno (-ENOSPC, -EROFS, -EIO, ...);
- *   2. the caller applies the change; if that fails, bridge_set_abort()
- *      drops the temp file, else bridge_set_commit() renames it into place.
- *
- * While replaying a saved configuration (bs->quiet) nothing is saved. */
+/* Saves the configuration after a change.  Returns 0 or a negative errno
+ * with a reason in 'err'. */
 static int
-bridge_set_prepare(struct bridge_set *bs, char *err)
+bridge_set_save(struct bridge_set *bs, char *err)
 {
     if (!bs->conf_path || bs->quiet) {
         return 0;
     }
     struct json_object *conf = bridge_set_to_json(bs);
-    int rc = config_save_prepare(bs->conf_path, conf);
+    int rc = config_save(bs->conf_path, conf);
     json_object_put(conf);
-    if (rc) {
-        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
-        VLOG_ERR_RL(&rl, "cannot save configuration to %s: %s; change refused",
-                    bs->conf_path, strerror(-rc));
-        return port_fail(err, rc, "the configuration could not be saved to %s: %s; "
-                         "nothing was changed", bs->conf_path, strerror(-rc));
-    }
-    return 0;
-}
-
-static void
-bridge_set_abort(struct bridge_set *bs)
-{
-    if (bs->conf_path && !bs->quiet) {
-        config_save_abort(bs->conf_path);
-    }
-}
-
-/* Step 2 after a successful change.  A failure here (the rename, or the
- * fsync of the directory after it) cannot be undone any more: it is
- * reported as "applied but not saved". */
-static int
-bridge_set_commit(struct bridge_set *bs, char *err)
-{
-    if (!bs->conf_path || bs->quiet) {
-        return 0;
-    }
-    int rc = config_save_commit(bs->conf_path);
     if (rc) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
         VLOG_ERR_RL(&rl, "cannot save configuration to %s: %s", bs->conf_path, strerror(-rc));
@@ -188,15 +149,6 @@ bridge_set_commit(struct bridge_set *bs, char *err)
                     "saved to %s: %s", bs->conf_path, strerror(-rc));
     }
     return 0;
-}
-
-/* Saves the model as it stands (prepare + commit): for changes that are
- * already in the model and can be undone if this fails. */
-static int
-bridge_set_save(struct bridge_set *bs, char *err)
-{
-    int rc = bridge_set_prepare(bs, err);
-    return rc ? rc : bridge_set_commit(bs, err);
 }
 
 int
@@ -351,19 +303,10 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
     bs->bridges[i] = br;
     bs->n_bridges++;
     br->options = options ? json_object_get(options) : json_object_new_object();
-    if ((rc = bridge_set_prepare(bs, err))) {
-        /* Not saved: take it out again (it has no ports, nobody saw it). */
-        memmove(&bs->bridges[i], &bs->bridges[i + 1],
-                (bs->n_bridges - i - 1) * sizeof bs->bridges[0]);
-        bs->n_bridges--;
-        bridge_destroy(bs, br);
-        return rc;
-    }
-    rc = bridge_set_commit(bs, err);
     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
     VLOG_INFO_RL(&rl, "bridge %s added", name);
     bridge_notify(bs, "bridge_added", NULL, name);
-    return rc;
+    return bridge_set_save(bs, err);
 }
 
 int
@@ -375,24 +318,14 @@ bridge_del(struct bridge_set *bs, const char *name, char *err)
             memmove(&bs->bridges[i], &bs->bridges[i + 1],
                     (bs->n_bridges - i - 1) * sizeof bs->bridges[0]);
             bs->n_bridges--;
-            int rc = bridge_set_prepare(bs, err);
-            if (rc) {
-                /* Not saved: put it back, nothing was touched. */
-                memmove(&bs->bridges[i + 1], &bs->bridges[i],
-                        (bs->n_bridges - i) * sizeof bs->bridges[0]);
-                bs->bridges[i] = br;
-                bs->n_bridges++;
-                return rc;
-            }
             for (unsigned j = 0; j < br->n_ports; j++) {
                 bridge_notify(bs, "port_removed", br->ports[j]->name, NULL);
             }
             bridge_destroy(bs, br);
-            rc = bridge_set_commit(bs, err);
             static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
             VLOG_INFO_RL(&rl, "bridge %s deleted", name);
             bridge_notify(bs, "bridge_removed", NULL, name);
-            return rc;
+            return bridge_set_save(bs, err);
         }
     }
     return port_fail(err, -ENOENT, "no bridge \"%s\"", name);
