@@ -23,10 +23,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,6 +39,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "lib/fsutil.h"
 #include "lib/rpc.h"
 
 #define VLOG_MODULE "rpc"
@@ -45,6 +48,10 @@
 #define RPC_SERVER_MAX_CONNS 256
 #define RPC_SERVER_MAX_OUTPUT (16u * 1024 * 1024)
 #define RPC_SERVER_CLOSE_TIMEOUT 5  /* Seconds to flush before closing. */
+/* A connection that sent nothing for this many seconds, and is not
+ * subscribed to events, is closed.  The environment variable
+ * VSWITCH_RPC_IDLE_TIMEOUT (seconds, 0 = never) overrides it, for tests. */
+#define RPC_SERVER_IDLE_TIMEOUT 60
 #define RPC_SERVER_BACKLOG 64
 #define RPC_SERVER_JSON_FLAGS (JSON_C_TO_STRING_PLAIN \
                                | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -56,6 +63,8 @@ struct rpc_conn {
     int fd;
     struct rpc_decoder *decoder;
     unsigned int id;                /* For log messages. */
+    uint64_t last_input_ms;         /* When it last sent something (or
+                                     * connected), monotonic ms. */
     bool subscribed;                /* Gets rpc_server_notify() messages. */
     bool closing;                   /* Free once the output is flushed. */
     bool busy;                      /* Inside its read callback. */
@@ -72,7 +81,51 @@ struct rpc_server {
     int n_conns;
     unsigned int next_id;
     bool full_logged;               /* Logged reaching the connection limit. */
+    int idle_timeout_s;             /* Seconds; -1: none; 0: not set yet. */
 };
+
+static uint64_t
+monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The idle timeout of 'server' in seconds (0: none): RPC_SERVER_IDLE_TIMEOUT
+ * unless $VSWITCH_RPC_IDLE_TIMEOUT says otherwise. */
+static int
+server_idle_timeout(struct rpc_server *server)
+{
+    if (!server->idle_timeout_s) {
+        const char *s = getenv("VSWITCH_RPC_IDLE_TIMEOUT");
+        char *end = NULL;
+        long v = s && *s ? strtol(s, &end, 10) : -1;
+
+        if (!end || *end || v < 0 || v > 86400) {
+            v = RPC_SERVER_IDLE_TIMEOUT;
+        }
+        server->idle_timeout_s = v ? (int) v : -1;
+    }
+    return server->idle_timeout_s > 0 ? server->idle_timeout_s : 0;
+}
+
+/* Arms (or, for a subscribed connection or without a timeout, disarms) the
+ * idle timeout of 'conn': a bufferevent read timeout, restarted by libevent
+ * whenever something is read. */
+static void
+conn_set_idle_timeout(struct rpc_conn *conn)
+{
+    int timeout = server_idle_timeout(conn->server);
+    struct timeval tv = { timeout, 0 };
+
+    if (conn->closing || conn->dead) {
+        return;
+    }
+    bufferevent_set_timeouts(conn->bev,
+                             timeout && !conn->subscribed ? &tv : NULL, NULL);
+}
 
 /* Unlinks 'conn' from its server and frees it, closing its socket and
  * discarding unsent output. */
@@ -219,6 +272,7 @@ conn_read_cb(struct bufferevent *bev, void *conn_)
     struct rpc_conn *conn = conn_;
     struct evbuffer *in = bufferevent_get_input(bev);
 
+    conn->last_input_ms = monotonic_ms();
     conn->busy = true;
     while (!conn->dead && !conn->closing && evbuffer_get_length(in)) {
         struct evbuffer_iovec v;
@@ -273,6 +327,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *conn_)
     if (what & BEV_EVENT_ERROR) {
         VLOG_DBG("connection %u: %s", conn->id,
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    } else if (what & BEV_EVENT_TIMEOUT && what & BEV_EVENT_READING) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+
+        VLOG_INFO_RL(&rl, "connection %u: idle for %d s, closing", conn->id,
+                     server_idle_timeout(conn->server));
     } else if (what & BEV_EVENT_TIMEOUT) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
 
@@ -280,6 +339,42 @@ conn_event_cb(struct bufferevent *bev, short what, void *conn_)
                      conn->id);
     }
     conn_kill(conn);
+}
+
+/* Makes room for a new connection when 'server' is full: closes a
+ * connection that is closing anyway, else the one that has been idle the
+ * longest (oldest first on a tie) among those not subscribed to events, so
+ * that idle clients cannot lock everyone else out.  Does nothing if every
+ * connection is subscribed. */
+static void
+evict_idle_conn(struct rpc_server *server)
+{
+    struct rpc_conn *victim = NULL;
+
+    for (struct rpc_conn *c = server->conns; c; c = c->next) {
+        if (c->dead || c->busy) {
+            continue;
+        }
+        if (c->closing) {
+            victim = c;
+            break;
+        }
+        if (!c->subscribed
+            && (!victim || c->last_input_ms < victim->last_input_ms
+                || (c->last_input_ms == victim->last_input_ms
+                    && c->id < victim->id))) {
+            victim = c;
+        }
+    }
+    if (victim) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+
+        VLOG_INFO_RL(&rl, "%s: %d connections: closing connection %u (idle "
+                     "for %"PRIu64" ms) to accept a new one", server->path,
+                     server->n_conns, victim->id,
+                     monotonic_ms() - victim->last_input_ms);
+        conn_kill(victim);
+    }
 }
 
 /* evconnlistener callback: a new connection 'fd'. */
@@ -294,6 +389,9 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
     (void) sa;
     (void) socklen;
 
+    if (server->n_conns >= RPC_SERVER_MAX_CONNS) {
+        evict_idle_conn(server);
+    }
     if (server->n_conns >= RPC_SERVER_MAX_CONNS) {
         if (!server->full_logged) {
             VLOG_WARN("%s: %d connections, refusing more", server->path,
@@ -328,6 +426,7 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 
     conn->server = server;
     conn->id = server->next_id++;
+    conn->last_input_ms = monotonic_ms();
     conn->next = server->conns;
     if (conn->next) {
         conn->next->prev = conn;
@@ -337,6 +436,7 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 
     bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb,
                       conn);
+    conn_set_idle_timeout(conn);
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
     VLOG_DBG("connection %u opened", conn->id);
 }
@@ -408,7 +508,7 @@ remove_stale_socket(const char *path, const struct sockaddr_un *sun)
 }
 
 int
-rpc_server_create(struct event_base *base, const char *path,
+rpc_server_create(struct event_base *base, const char *path, int gid,
                   struct rpc_dispatcher *d, struct rpc_server **serverp)
 {
     struct rpc_server *server = NULL;
@@ -444,14 +544,34 @@ rpc_server_create(struct event_base *base, const char *path,
         error = -errno;
         goto error;
     }
-    if (bind(fd, (struct sockaddr *) &sun, sizeof sun)) {
+    /* The socket file is born with its final mode: on Linux, bind() gives
+     * it the socket inode's mode (fchmod() before bind, as Open vSwitch
+     * does) minus the umask, and the umask is 0117 around bind() (it is
+     * process-wide: another thread creating a file meanwhile would get at
+     * most 0660 too; see Documentation/security.md).  Nothing is ever
+     * chmod()ed or chown()ed by a path that someone could swap. */
+    if (fchmod(fd, 0660)) {
         error = -errno;
         goto error;
     }
+    mode_t old_umask = umask(0117);
+    int bind_rc = bind(fd, (struct sockaddr *) &sun, sizeof sun) ? -errno : 0;
+    umask(old_umask);
+    if (bind_rc) {
+        error = bind_rc;
+        goto error;
+    }
     bound = true;
-    /* Not listening yet, so nobody connects before the mode is right. */
-    if (chmod(path, 0660)) {
-        error = -errno;
+    /* Not listening yet, so nobody connects before the group is right.
+     * Checks that 'path' is still our socket (not a symlink, not someone
+     * else's) and sets group and mode through an O_PATH descriptor. */
+    error = fsutil_secure_socket(path, 0660, gid);
+    if (error) {
+        if (error == -ELOOP || error == -ENOTSOCK || error == -EPERM) {
+            VLOG_ERR("%s: replaced by something else after bind(): refusing it",
+                     path);
+            bound = false;      /* Not ours to unlink. */
+        }
         goto error;
     }
 
@@ -545,6 +665,7 @@ rpc_server_subscribe(struct rpc_server *server, void *conn_)
 
     if (conn && conn->server == server) {
         conn->subscribed = true;
+        conn_set_idle_timeout(conn);    /* Monitors may stay silent. */
     }
 }
 

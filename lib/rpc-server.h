@@ -12,14 +12,20 @@ struct rpc_dispatcher;
 struct rpc_server;
 
 /* Listens on the unix socket 'path' (a stale socket file is removed first;
- * the new one gets mode 0660) and serves every connection with 'd'.  Each
+ * the new one is created with mode 0660 and, if 'gid' >= 0, then given group
+ * 'gid' through a descriptor, never by a path someone could swap) and
+ * serves every connection with 'd'.  Each
  * connection has its own rpc_decoder with a RPC_MAX_MSG limit; a parse error
  * or oversized message gets an error response (id null) and the connection is
  * closed after it is sent.  A client that does not read its responses is
- * disconnected once more than 16 MiB of output is queued for it.  At most 256
- * connections; more are accepted and immediately closed.
+ * disconnected once more than 16 MiB of output is queued for it.  A
+ * connection that sends nothing for 60 s (RPC_SERVER_IDLE_TIMEOUT in
+ * rpc-server.c; $VSWITCH_RPC_IDLE_TIMEOUT overrides it, 0 = never) and is
+ * not subscribed to events is closed.  At most 256 connections: a new one
+ * then makes room by closing the longest-idle connection that is not
+ * subscribed; if every connection is subscribed, it is closed at once.
  * Returns 0 and *server, or a negative errno. */
-int rpc_server_create(struct event_base *, const char *path,
+int rpc_server_create(struct event_base *, const char *path, int gid,
                       struct rpc_dispatcher *d, struct rpc_server **server);
 
 /* Writes what can be written of pending responses without blocking, closes

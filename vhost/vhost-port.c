@@ -24,6 +24,7 @@
 #include <rte_vhost.h>
 
 #define VLOG_MODULE "vhost"
+#include "lib/fsutil.h"
 #include "lib/vlog.h"
 #include "datapath/datapath.h"
 
@@ -225,6 +226,17 @@ new_connection(int vid)
     pthread_mutex_lock(&ctx.mutex);
     struct vhost_port *vp = port_by_socket(vid);
     if (!vp) {
+        pthread_mutex_unlock(&ctx.mutex);
+        return -1;
+    }
+    struct stat st;
+    if (vp->client && (lstat(vp->path, &st) || !S_ISSOCK(st.st_mode))) {
+        /* A (re)connection of a client port: librte_vhost connected by path,
+         * and the socket was checked at create time only.  If the name is
+         * now a symlink (or gone), we may be talking to something else:
+         * drop the connection before any message is exchanged. */
+        VLOG_WARN_RL(&rl, "%s: refusing vhost-user connection (device %d): %s is "
+                     "no longer a socket (a symlink?)", vp->name, vid, vp->path);
         pthread_mutex_unlock(&ctx.mutex);
         return -1;
     }
@@ -544,6 +556,63 @@ vhost_client_check(const char *name, struct json_object *options, char *err)
     return parse_options(name, options, true, &cfg, err);
 }
 
+/* Checks socket 'path' of port 'name' before librte_vhost gets it.
+ *
+ * Client ports: librte_vhost connects by path, so a symlink there would make
+ * us (root) connect wherever it points: 'path' must not be a symlink, and
+ * if it exists it must be a socket.  The frontend may create it later;
+ * new_connection() checks again on every (re)connection, which narrows but
+ * cannot close the window between that check and librte_vhost's connect()
+ * (see Documentation/security.md).
+ *
+ * Server ports: bind() fails on an existing file, and a socket file left by
+ * a vswitchd that crashed must not keep the port from coming back.  Only a
+ * stale socket is removed: one owned by our user that nobody accepts
+ * connections on.  A live socket (another port's frontend, the control
+ * socket when --vhost-sock-dir is the rundir, another daemon) and anything
+ * that is not a socket of ours are left alone and the port is refused.
+ *
+ * Returns 0 or a negative errno after port_fail(). */
+static int
+check_socket_path(const char *name, const char *path, bool client, char *err)
+{
+    struct stat st;
+
+    if (lstat(path, &st)) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        return port_fail(err, -errno, "port \"%s\": %s: %s", name, path,
+                         strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode)) {
+        return port_fail(err, -ELOOP, "port \"%s\": %s is a symlink; vhost-user "
+                         "sockets must be real sockets inside the socket directory",
+                         name, path);
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        return port_fail(err, -EEXIST, "port \"%s\": %s exists and is not a socket",
+                         name, path);
+    }
+    if (client) {
+        return 0;
+    }
+    if (fsutil_socket_in_use(path)) {
+        return port_fail(err, -EADDRINUSE, "port \"%s\": %s is in use: another "
+                         "process accepts connections on it", name, path);
+    }
+    if (st.st_uid != geteuid()) {
+        return port_fail(err, -EEXIST, "port \"%s\": %s is a socket of uid %u, not "
+                         "ours: not removing it", name, path, (unsigned) st.st_uid);
+    }
+    if (unlink(path) && errno != ENOENT) {
+        return port_fail(err, -errno, "port \"%s\": cannot remove stale socket %s: %s",
+                         name, path, strerror(errno));
+    }
+    VLOG_INFO("%s: removed stale socket %s", name, path);
+    return 0;
+}
+
 static int
 vhost_create(const char *name, struct json_object *options, bool client,
              void **devp, char *err)
@@ -586,14 +655,10 @@ vhost_create(const char *name, struct json_object *options, bool client,
     uint64_t flags = RTE_VHOST_USER_NET_STATS_ENABLE;
     if (client) {
         flags |= RTE_VHOST_USER_CLIENT;
-    } else {
-        /* A socket file left by a vswitchd that crashed would make bind()
-         * fail.  The socket directory is ours and only one vswitchd serves
-         * it (main.c checks), so a socket there is stale. */
-        struct stat st;
-        if (!lstat(vp->path, &st) && S_ISSOCK(st.st_mode) && !unlink(vp->path)) {
-            VLOG_INFO("%s: removed stale socket %s", vp->name, vp->path);
-        }
+    }
+    if ((rc = check_socket_path(vp->name, vp->path, client, err))) {
+        rte_free(vp);
+        return rc;
     }
     if (rte_vhost_driver_register(vp->path, flags)) {
         rte_free(vp);
@@ -633,16 +698,35 @@ vhost_start(void *dev, char *err)
 {
     struct vhost_port *vp = dev;
 
-    if (rte_vhost_driver_start(vp->path)) {
+    /* A server socket is created by librte_vhost: bind() and listen() in
+     * rte_vhost_driver_start(), on a descriptor we never see, so we cannot
+     * fchmod() it before bind() as rpc-server.c does.  The umask gives the
+     * file its mode at birth instead: bind() makes it 0777 & ~umask = 0660,
+     * so nobody outside our user and group can connect even for an instant.
+     * The umask is process-wide, but only this (main) thread creates files
+     * while the daemon runs: the vhost threads accept and connect, PMDs
+     * make no syscalls, DPDK's EAL/telemetry threads created their files at
+     * start-up; and 0117 can only take permissions away from a file some
+     * other thread might create meanwhile (with group write at most).
+     * Then the group is set through a descriptor opened with O_NOFOLLOW on
+     * the socket file we just made (fsutil_secure_socket()), never by a
+     * path: chown()/chmod() by path would follow a symlink put in its
+     * place. */
+    mode_t old_umask = vp->client ? 0 : umask(0117);
+    int start_rc = rte_vhost_driver_start(vp->path);
+    if (!vp->client) {
+        umask(old_umask);
+    }
+    if (start_rc) {
         return port_fail(err, -EIO, "port \"%s\": cannot start vhost-user socket %s",
                     vp->name, vp->path);
     }
-    if (!vp->client && chmod(vp->path, 0660)) {
-        VLOG_WARN("%s: chmod %s: %s", vp->name, vp->path, strerror(errno));
-    }
-    if (!vp->client && ctx.env.vhost_sock_gid >= 0
-        && chown(vp->path, (uid_t) -1, (gid_t) ctx.env.vhost_sock_gid)) {
-        VLOG_WARN("%s: chown %s: %s", vp->name, vp->path, strerror(errno));
+    if (!vp->client) {
+        int rc = fsutil_secure_socket(vp->path, 0660, ctx.env.vhost_sock_gid);
+        if (rc) {
+            return port_fail(err, rc, "port \"%s\": socket %s was replaced after bind() "
+                             "(%s): refusing it", vp->name, vp->path, strerror(-rc));
+        }
     }
     VLOG_INFO("%s: vhost-user %s %s", vp->name,
               vp->client ? "client connecting to" : "server listening on", vp->path);

@@ -131,17 +131,56 @@ bridge_set_to_json(const struct bridge_set *bs)
     return conf;
 }
 
-/* Saves the configuration after a change.  Returns 0 or a negative errno
- * with a reason in 'err'. */
+/* A change is saved in two steps around applying it, so that memory and
+ * disk never disagree (config_save_prepare()):
+ *
+ *   1. the model is made to look as it will after the change (an object
+ *      added or unlinked, new options in place) and bridge_set_prepare()
+ *      writes that configuration to the temp file.  This is where a full
+ *      disk, a read-only statedir or an I/O error shows up: the caller then
+ *      undoes its model change and the request fails with nothing changed
+ *      and the real errno (-ENOSPC, -EROFS, -EIO, ...);
+ *   2. the caller applies the change; if that fails, bridge_set_abort()
+ *      drops the temp file, else bridge_set_commit() renames it into place.
+ *
+ * While replaying a saved configuration (bs->quiet) nothing is saved. */
 static int
-bridge_set_save(struct bridge_set *bs, char *err)
+bridge_set_prepare(struct bridge_set *bs, char *err)
 {
     if (!bs->conf_path || bs->quiet) {
         return 0;
     }
     struct json_object *conf = bridge_set_to_json(bs);
-    int rc = config_save(bs->conf_path, conf);
+    int rc = config_save_prepare(bs->conf_path, conf);
     json_object_put(conf);
+    if (rc) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
+        VLOG_ERR_RL(&rl, "cannot save configuration to %s: %s; change refused",
+                    bs->conf_path, strerror(-rc));
+        return port_fail(err, rc, "the configuration could not be saved to %s: %s; "
+                         "nothing was changed", bs->conf_path, strerror(-rc));
+    }
+    return 0;
+}
+
+static void
+bridge_set_abort(struct bridge_set *bs)
+{
+    if (bs->conf_path && !bs->quiet) {
+        config_save_abort(bs->conf_path);
+    }
+}
+
+/* Step 2 after a successful change.  A failure here (the rename, or the
+ * fsync of the directory after it) cannot be undone any more: it is
+ * reported as "applied but not saved". */
+static int
+bridge_set_commit(struct bridge_set *bs, char *err)
+{
+    if (!bs->conf_path || bs->quiet) {
+        return 0;
+    }
+    int rc = config_save_commit(bs->conf_path);
     if (rc) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
         VLOG_ERR_RL(&rl, "cannot save configuration to %s: %s", bs->conf_path, strerror(-rc));
@@ -281,7 +320,7 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
         }
     }
     if (bs->n_bridges == DP_MAX_BRIDGES) {
-        return port_fail(err, -ENOSPC, "too many bridges (at most %d)", DP_MAX_BRIDGES);
+        return port_fail(err, BRIDGE_ELIMIT, "too many bridges (at most %d)", DP_MAX_BRIDGES);
     }
     struct bridge *br = calloc(1, sizeof *br);
     if (!br) {
@@ -291,7 +330,7 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
     int rc = dp_bridge_create(bs->dp, name, fdb_max, (uint64_t) aging_s * 1000, &br->dp);
     if (rc) {
         free(br);
-        return port_fail(err, rc == -ENOSPC ? -ENOSPC : rc, "cannot create bridge \"%s\": %s",
+        return port_fail(err, rc == -ENOSPC ? BRIDGE_ELIMIT : rc, "cannot create bridge \"%s\": %s",
                     name, strerror(-rc));
     }
     /* Keep bridges sorted by name. */
@@ -303,10 +342,19 @@ bridge_add(struct bridge_set *bs, const char *name, struct json_object *options,
     bs->bridges[i] = br;
     bs->n_bridges++;
     br->options = options ? json_object_get(options) : json_object_new_object();
+    if ((rc = bridge_set_prepare(bs, err))) {
+        /* Not saved: take it out again (it has no ports, nobody saw it). */
+        memmove(&bs->bridges[i], &bs->bridges[i + 1],
+                (bs->n_bridges - i - 1) * sizeof bs->bridges[0]);
+        bs->n_bridges--;
+        bridge_destroy(bs, br);
+        return rc;
+    }
+    rc = bridge_set_commit(bs, err);
     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
     VLOG_INFO_RL(&rl, "bridge %s added", name);
     bridge_notify(bs, "bridge_added", NULL, name);
-    return bridge_set_save(bs, err);
+    return rc;
 }
 
 int
@@ -318,14 +366,24 @@ bridge_del(struct bridge_set *bs, const char *name, char *err)
             memmove(&bs->bridges[i], &bs->bridges[i + 1],
                     (bs->n_bridges - i - 1) * sizeof bs->bridges[0]);
             bs->n_bridges--;
+            int rc = bridge_set_prepare(bs, err);
+            if (rc) {
+                /* Not saved: put it back, nothing was touched. */
+                memmove(&bs->bridges[i + 1], &bs->bridges[i],
+                        (bs->n_bridges - i) * sizeof bs->bridges[0]);
+                bs->bridges[i] = br;
+                bs->n_bridges++;
+                return rc;
+            }
             for (unsigned j = 0; j < br->n_ports; j++) {
                 bridge_notify(bs, "port_removed", br->ports[j]->name, NULL);
             }
             bridge_destroy(bs, br);
+            rc = bridge_set_commit(bs, err);
             static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
             VLOG_INFO_RL(&rl, "bridge %s deleted", name);
             bridge_notify(bs, "bridge_removed", NULL, name);
-            return bridge_set_save(bs, err);
+            return rc;
         }
     }
     return port_fail(err, -ENOENT, "no bridge \"%s\"", name);
@@ -386,7 +444,7 @@ port_run(struct bridge_set *bs, struct port *p, struct json_object *options, cha
         cls->destroy(p->dev);
         p->dev = NULL;
         p->dp = NULL;
-        return port_fail(err, rc == -ENOSPC ? -ENOSPC : rc, "port \"%s\": %s", p->name,
+        return port_fail(err, rc == -ENOSPC ? BRIDGE_ELIMIT : rc, "port \"%s\": %s", p->name,
                     rc == -ENOSPC ? "too many ports" : strerror(-rc));
     }
     dp_port_attach(bs->dp, p->br->dp, p->dp);
@@ -454,7 +512,7 @@ port_add(struct bridge_set *bs, const char *bridge, const char *name,
         return port_fail(err, -EEXIST, "port \"%s\" already exists", name);
     }
     if (br->n_ports == DP_MAX_PORTS) {
-        return port_fail(err, -ENOSPC, "bridge \"%s\" has too many ports", bridge);
+        return port_fail(err, BRIDGE_ELIMIT, "bridge \"%s\" has too many ports", bridge);
     }
     const struct port_class *cls = class_find(bs, type);
     if (!cls) {
@@ -482,7 +540,12 @@ port_add(struct bridge_set *bs, const char *bridge, const char *name,
     p->br = br;
     p->options = opts;
     br->ports[br->n_ports++] = p;
+    if ((rc = bridge_set_prepare(bs, err))) {
+        port_destroy(bs, p);            /* Not running yet: nothing to undo. */
+        return rc;
+    }
     if ((rc = port_run(bs, p, opts, err))) {
+        bridge_set_abort(bs);
         if (!keep_failed) {
             port_destroy(bs, p);
             return rc;
@@ -490,10 +553,11 @@ port_add(struct bridge_set *bs, const char *bridge, const char *name,
         snprintf(p->error, sizeof p->error, "%s", err);
         return rc;
     }
+    rc = bridge_set_commit(bs, err);
     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
     VLOG_INFO_RL(&rl, "port %s (%s) added to bridge %s", name, type, bridge);
     bridge_notify(bs, "port_added", name, bridge);
-    return bridge_set_save(bs, err);
+    return rc;
 }
 
 int
@@ -510,11 +574,30 @@ bridge_port_del(struct bridge_set *bs, const char *name, char *err)
     if (!p) {
         return port_fail(err, -ENOENT, "no port \"%s\"", name);
     }
+    /* Unlinked from its bridge while the configuration without it is
+     * written; put back if that fails. */
+    struct bridge *br = p->br;
+    unsigned idx = 0;
+    while (br->ports[idx] != p) {
+        idx++;
+    }
+    memmove(&br->ports[idx], &br->ports[idx + 1],
+            (br->n_ports - idx - 1) * sizeof br->ports[0]);
+    br->n_ports--;
+    int rc = bridge_set_prepare(bs, err);
+    if (rc) {
+        memmove(&br->ports[idx + 1], &br->ports[idx],
+                (br->n_ports - idx) * sizeof br->ports[0]);
+        br->ports[idx] = p;
+        br->n_ports++;
+        return rc;
+    }
     port_destroy(bs, p);
+    rc = bridge_set_commit(bs, err);
     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
     VLOG_INFO_RL(&rl, "port %s deleted", name);
     bridge_notify(bs, "port_removed", name, NULL);
-    return bridge_set_save(bs, err);
+    return rc;
 }
 
 int
@@ -547,10 +630,22 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
         return rc;
     }
 
+    /* Write the configuration with the new options first: if it cannot be
+     * saved, nothing changes. */
+    struct json_object *old = p->options;
+    p->options = merged;
+    rc = bridge_set_prepare(bs, err);
+    p->options = old;
+    if (rc) {
+        json_object_put(merged);
+        return rc;
+    }
+
     if (!p->dev) {
         /* Not running (restored with an error): try again, with the new
          * options if any. */
         if ((rc = port_run(bs, p, merged, err))) {
+            bridge_set_abort(bs);
             snprintf(p->error, sizeof p->error, "%s", err);
             json_object_put(merged);
             return rc;
@@ -559,7 +654,7 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
         p->options = merged;
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
         VLOG_INFO_RL(&rl, "port %s is running again", name);
-        return bridge_set_save(bs, err);
+        return bridge_set_commit(bs, err);
     }
 
     if (p->cls->reconfigure) {
@@ -568,24 +663,37 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
             if (!rc) {
                 json_object_put(p->options);
                 p->options = merged;
-                return bridge_set_save(bs, err);
+                return bridge_set_commit(bs, err);
             }
+            bridge_set_abort(bs);
             json_object_put(merged);
             return rc;
         }
     }
 
     /* Anything else re-creates the port (a connected frontend is
-     * disconnected and reconnects); on failure the old options come back. */
+     * disconnected and reconnects); on failure the old options come back.
+     * If they cannot either (the device went away meanwhile, say), the port
+     * stays configured with its old options -- which is what stays on disk --
+     * in state "error" with the reason, as a port that could not be restored
+     * at start; that is never silent: a WARN, a "port_error" event and the
+     * reply's message say so, and port.set tries again. */
     char err2[BRIDGE_ERRLEN];
     port_stop(bs, p);
     rc = port_run(bs, p, merged, err);
     if (rc) {
+        bridge_set_abort(bs);
         if (port_run(bs, p, p->options, err2)) {
             static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
-            VLOG_ERR_RL(&rl, "port %s: could not restore its previous configuration: "
-                        "%s", name, err2);
+            VLOG_WARN_RL(&rl, "port %s is not running: its new options failed (%s) and "
+                         "its previous configuration could not be restored: %s; it "
+                         "stays configured in state error until port.set succeeds",
+                         name, err, err2);
             snprintf(p->error, sizeof p->error, "%s", err2);
+            size_t len = strlen(err);
+            snprintf(err + len, BRIDGE_ERRLEN - len, "; the previous configuration could "
+                     "not be restored either, the port is in state error");
+            bridge_notify(bs, "port_error", name, p->br->name);
         }
         json_object_put(merged);
         return rc;
@@ -594,7 +702,7 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
     p->options = merged;
     static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
     VLOG_INFO_RL(&rl, "port %s re-created with new options", name);
-    return bridge_set_save(bs, err);
+    return bridge_set_commit(bs, err);
 }
 
 int

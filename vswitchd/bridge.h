@@ -10,11 +10,15 @@
  * Functions that can fail return 0 or a negative errno and write a
  * one-line, user-facing reason into 'err' (ERRLEN bytes):
  *   -EINVAL  bad name, type or option     -ENOENT  no such bridge/port
- *   -EEXIST  name or socket in use        -ENOSPC  a limit was reached
- *   other    the operation failed (e.g. -EIO from the vhost library). */
+ *   -EEXIST  name or socket in use        BRIDGE_ELIMIT  a limit was reached
+ *   other    the operation failed (e.g. -EIO from the vhost library, or
+ *            -ENOSPC / -EROFS / -EIO: the configuration could not be saved,
+ *            and then nothing was changed).
+ * A limit is not -ENOSPC, so that a full disk is never reported as one. */
 #ifndef VSWITCH_BRIDGE_H
 #define VSWITCH_BRIDGE_H 1
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
@@ -24,6 +28,7 @@ struct bridge_set;
 struct port_class;
 
 #define BRIDGE_ERRLEN 256           /* Same as PORT_ERRLEN. */
+#define BRIDGE_ELIMIT (-EMLINK)     /* Too many bridges, ports, ... */
 
 struct bridge_set_params {
     struct datapath *dp;

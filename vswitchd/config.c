@@ -342,9 +342,24 @@ config_save_prepare(const char *path, struct json_object *conf)
     if (!text) {
         return -ENOMEM;
     }
-    int fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    /* Never open an existing temp file: one planted there (a symlink to
+     * /etc/shadow, say) would be truncated and written as root.  A leftover
+     * of ours is removed (unlink() removes a symlink, not its target) and
+     * the name created afresh with O_EXCL, which fails rather than follow a
+     * symlink planted in between; fchmod() because open() applies the
+     * umask. */
+    if (unlink(tmp) && errno != ENOENT) {
+        return -errno;
+    }
+    int fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) {
         return -errno;
+    }
+    if (fchmod(fd, 0644)) {
+        rc = -errno;
+        close(fd);
+        unlink(tmp);
+        return rc;
     }
     rc = write_all(fd, text, strlen(text));
     if (!rc) {

@@ -79,6 +79,8 @@ struct vswitchd {
     bool run_requested;             /* Atomic: run the providers soon. */
     bool pidfile_written;
     int vhost_sock_gid;             /* --vhost-sock-group, or -1. */
+    int ctl_sock_gid;               /* --ctl-socket-group, or -1. */
+    int pidfile_fd;                 /* Locked (flock) while we run, or -1. */
 
     /* Link events from the vhost thread: 'link_mutex' guards the queue,
      * 'link_pipe' wakes the main loop. */
@@ -252,25 +254,56 @@ notify_ready(struct vswitchd *vs)
     }
 }
 
+/* Writes our pid to --pidfile and keeps it locked (flock(), on the
+ * descriptor kept in vs->pidfile_fd) for as long as we run.  An existing
+ * pidfile that someone holds the lock on belongs to a running vswitchd: we
+ * refuse (-EEXIST).  One nobody locks is stale (its daemon is gone) and is
+ * replaced.  The new file gets a fresh name (O_CREAT|O_EXCL: never through a
+ * planted symlink, never an existing file), is locked and written, then
+ * renamed into place, so a reader never sees it empty.  This lock is ours
+ * alone; the rundir/statedir locks are separate.  Returns 0 or a negative
+ * errno (logged). */
 static int
 write_pidfile(struct vswitchd *vs)
 {
     const char *path = vs->opts.pidfile;
-    char tmp[PATH_MAX + 8];
+    char tmp[PATH_MAX + 16];
+    struct stat st;
     if (!path[0]) {
         return 0;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        return -errno;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[32] = "";
+        bool locked = false;
+        if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+            ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+            buf[n > 0 ? n : 0] = '\0';
+            locked = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
+        }
+        close(fd);
+        long pid = strtol(buf, NULL, 10);
+        if (locked) {
+            VLOG_ERR("pidfile %s is locked by a running vswitchd (pid %ld)", path, pid);
+            return -EEXIST;
+        }
+        VLOG_INFO("%s: replacing a stale pidfile (pid %ld holds no lock on it)", path, pid);
     }
-    fprintf(f, "%ld\n", (long) getpid());
-    if (fclose(f) || rename(tmp, path)) {
-        int err = -errno;
+    fd = fsutil_create_tmp(path, 0644, tmp, sizeof tmp);
+    if (fd < 0) {
+        return fd;
+    }
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long) getpid());
+    errno = 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) || write(fd, line, (size_t) len) != len
+        || rename(tmp, path)) {
+        int err = errno ? -errno : -EIO;
+        close(fd);
         unlink(tmp);
         return err;
     }
+    vs->pidfile_fd = fd;
     vs->pidfile_written = true;
     return 0;
 }
@@ -557,7 +590,8 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         VLOG_ERR("cannot register the JSON-RPC methods: %s", strerror(-rc));
         return rc;
     }
-    if ((rc = rpc_server_create(vs->base, o->ctl_socket, vs->dispatcher, &vs->server))) {
+    if ((rc = rpc_server_create(vs->base, o->ctl_socket, vs->ctl_sock_gid, vs->dispatcher,
+                                &vs->server))) {
         VLOG_ERR("cannot listen on %s: %s", o->ctl_socket, strerror(-rc));
         return rc;
     }
@@ -624,6 +658,7 @@ int
 main(int argc, char *argv[])
 {
     struct vswitchd vs = { .ready_fd = -1, .link_pipe = { -1, -1 },
+                           .pidfile_fd = -1,
                            .link_mutex = PTHREAD_MUTEX_INITIALIZER };
     char err[512];
     int rc;
@@ -653,17 +688,45 @@ main(int argc, char *argv[])
         }
         vs.vhost_sock_gid = (int) gr->gr_gid;
     }
-    if ((rc = fsutil_mkdir_p(vs.opts.rundir)) || (rc = fsutil_mkdir_p(vs.opts.vhost_sock_dir))) {
+    vs.ctl_sock_gid = -1;
+    if (vs.opts.ctl_socket_group[0]) {
+        struct group *gr = getgrnam(vs.opts.ctl_socket_group);
+        if (!gr) {
+            fprintf(stderr, "vswitchd: --ctl-socket-group: no group \"%s\"\n",
+                    vs.opts.ctl_socket_group);
+            return 2;
+        }
+        vs.ctl_sock_gid = (int) gr->gr_gid;
+    }
+    /* Directories we create get explicit modes; existing ones must not let
+     * another user swap or plant files in them (Documentation/security.md).
+     * The vhost dir may be group/other-writable with the sticky bit, for
+     * frontends that create client-mode sockets there. */
+    if ((rc = fsutil_mkdir_p_mode(vs.opts.rundir, 0755))
+        || (rc = fsutil_mkdir_p_mode(vs.opts.vhost_sock_dir, 0755))) {
         fprintf(stderr, "vswitchd: cannot create runtime directories under %s: %s\n",
                 vs.opts.rundir, strerror(-rc));
+        return 1;
+    }
+    if (fsutil_check_dir(vs.opts.rundir, false, err, sizeof err)) {
+        fprintf(stderr, "vswitchd: refusing --rundir %s: %s\n", vs.opts.rundir, err);
+        return 1;
+    }
+    if (fsutil_check_dir(vs.opts.vhost_sock_dir, true, err, sizeof err)) {
+        fprintf(stderr, "vswitchd: refusing --vhost-sock-dir %s: %s\n",
+                vs.opts.vhost_sock_dir, err);
         return 1;
     }
     /* One daemon per rundir and per statedir, refused before EAL starts
      * (EAL's own lock on its --file-prefix would make it fail later, less
      * clearly).  The descriptors stay open until exit. */
-    if ((rc = fsutil_mkdir_p(vs.opts.statedir))) {
+    if ((rc = fsutil_mkdir_p_mode(vs.opts.statedir, 0750))) {
         fprintf(stderr, "vswitchd: cannot create the state directory %s: %s\n",
                 vs.opts.statedir, strerror(-rc));
+        return 1;
+    }
+    if (fsutil_check_dir(vs.opts.statedir, false, err, sizeof err)) {
+        fprintf(stderr, "vswitchd: refusing --statedir %s: %s\n", vs.opts.statedir, err);
         return 1;
     }
     if (lock_dir(vs.opts.rundir, "rundir", "--rundir") < 0

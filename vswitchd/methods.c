@@ -22,7 +22,9 @@ errno_error(struct rpc_error *error, int err, const char *msg)
     case -EINVAL: code = RPC_ERR_INVALID_PARAMS; break;
     case -ENOENT: code = RPC_ERR_NOT_FOUND; break;
     case -EEXIST: code = RPC_ERR_EXISTS; break;
-    case -ENOSPC: code = RPC_ERR_LIMIT; break;
+    case BRIDGE_ELIMIT: code = RPC_ERR_LIMIT; break;
+    /* -ENOSPC, -EROFS, -EDQUOT, -EIO (the configuration could not be
+     * saved) are failures like any other, named in data.errno. */
     default: code = RPC_ERR_FAILED; break;
     }
     rpc_error_set(error, code, "%s", msg);

@@ -18,6 +18,7 @@ enum {
     OPT_RUNDIR = 256, OPT_STATEDIR, OPT_CTL_SOCKET, OPT_VHOST_SOCK_DIR,
     OPT_PMD_CORES, OPT_MBUFS, OPT_NO_HUGE, OPT_HUGE, OPT_LOG_LEVEL,
     OPT_DETACH, OPT_PIDFILE, OPT_VERSION, OPT_VHOST_SOCK_GROUP,
+    OPT_CTL_SOCKET_GROUP,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +34,7 @@ static const struct option long_options[] = {
     { "detach", no_argument, NULL, OPT_DETACH },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "vhost-sock-group", required_argument, NULL, OPT_VHOST_SOCK_GROUP },
+    { "ctl-socket-group", required_argument, NULL, OPT_CTL_SOCKET_GROUP },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -45,6 +47,8 @@ options_usage(const char *prog)
            "  --rundir DIR          runtime dir (default $VSWITCH_RUNDIR or %s)\n"
            "  --statedir DIR        saved configuration dir (default $VSWITCH_STATEDIR or %s)\n"
            "  --ctl-socket PATH     JSON-RPC socket (default RUNDIR/vswitchd.sock)\n"
+           "  --ctl-socket-group G  group owning the control socket (mode 0660): its\n"
+           "                        members can run vsctl without root\n"
            "  --vhost-sock-dir DIR  vhost-user sockets (default RUNDIR/vhost)\n"
            "  --vhost-sock-group G  group owning the vhost-user sockets (mode 0660)\n"
            "  --pmd-cores LIST      CPUs for PMD threads, e.g. 1 or 2-3 (default: last CPU)\n"
@@ -212,6 +216,10 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
             err2 = copy_path(o->vhost_sock_group, sizeof o->vhost_sock_group, optarg,
                              err, errlen, "--vhost-sock-group");
             break;
+        case OPT_CTL_SOCKET_GROUP:
+            err2 = copy_path(o->ctl_socket_group, sizeof o->ctl_socket_group, optarg,
+                             err, errlen, "--ctl-socket-group");
+            break;
         case OPT_VERSION:
             o->version = true;
             break;
@@ -345,7 +353,14 @@ options_eal_args(const struct vswitchd_options *o, bool use_huge, unsigned n_cpu
     err |= eal_push(ea, "--file-prefix=vswitchd-%08x", h);
     err |= eal_push(ea, "--lcores=%s", lcores);
     err |= eal_push(ea, "--main-lcore=0");
-    if (!use_huge) {
+    if (use_huge) {
+        /* Unlink each hugepage file as soon as it is mapped, so that not even
+         * a crash leaves <hugetlbfs>/<prefix>map_* files holding hugepages.
+         * vhost-user does not need them: the backend maps the frontend's
+         * memory, never the other way round.  What it costs: DPDK secondary
+         * processes (dpdk-proc-info, ...) cannot attach to vswitchd. */
+        err |= eal_push(ea, "--huge-unlink");
+    } else {
         /* Packet pool (~2.5 KiB per mbuf) plus room for hash tables etc. */
         unsigned mb = 256 + (unsigned) ((uint64_t) o->mbufs * 3 / 1024);
         err |= eal_push(ea, "--no-huge");

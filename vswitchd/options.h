@@ -29,6 +29,7 @@ struct vswitchd_options {
     char vhost_sock_dir[PATH_MAX];
     char pidfile[PATH_MAX];         /* Empty: none. */
     char vhost_sock_group[64];      /* Empty: none (the daemon's group). */
+    char ctl_socket_group[64];      /* Empty: none (the daemon's group). */
     unsigned pmd_cores[OPT_MAX_PMDS];
     unsigned n_pmd_cores;
     unsigned mbufs;

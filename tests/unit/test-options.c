@@ -92,6 +92,28 @@ START_TEST(test_all_options)
 }
 END_TEST
 
+START_TEST(test_socket_groups)
+{
+    struct vswitchd_options o;
+
+    ck_assert_int_eq(PARSE(&o, "--no-huge"), 0);
+    ck_assert_str_eq(o.ctl_socket_group, "");
+    ck_assert_str_eq(o.vhost_sock_group, "");
+    ck_assert_int_eq(PARSE(&o, "--ctl-socket-group", "vsadmin", "--vhost-sock-group",
+                           "kvm"), 0);
+    ck_assert_str_eq(o.ctl_socket_group, "vsadmin");
+    ck_assert_str_eq(o.vhost_sock_group, "kvm");
+    ck_assert_int_eq(PARSE(&o, "--ctl-socket-group", ""), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "--ctl-socket-group"));
+    ck_assert_int_eq(PARSE(&o, "--ctl-socket-group"), -EINVAL);
+    char long_name[200];
+    memset(long_name, 'g', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    ck_assert_int_eq(PARSE(&o, "--ctl-socket-group", long_name), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "too long"));
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     struct vswitchd_options o;
@@ -221,6 +243,7 @@ main(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_env);
     tcase_add_test(tc, test_all_options);
+    tcase_add_test(tc, test_socket_groups);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_cpu_list);
     tcase_add_test(tc, test_eal_args);

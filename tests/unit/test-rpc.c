@@ -685,7 +685,7 @@ srv_setup(struct srv_fx *fx)
     ck_assert_int_eq(rpc_register(fx->d, "big", m_big, NULL), 0);
     ck_assert_int_eq(rpc_register(fx->d, "subscribe", m_subscribe, fx), 0);
     ck_assert_int_eq(rpc_register(fx->d, "stop", m_stop, fx), 0);
-    ck_assert_int_eq(rpc_server_create(fx->base, fx->path, fx->d,
+    ck_assert_int_eq(rpc_server_create(fx->base, fx->path, -1, fx->d,
                                        &fx->server), 0);
 }
 
@@ -1093,10 +1093,21 @@ START_TEST(test_server_notify)
 }
 END_TEST
 
+/* Runs the server for 'ms' milliseconds (so that monotonic time moves). */
+static void
+pump_for(struct srv_fx *fx, struct client *c, int ms)
+{
+    double end = now() + ms / 1000.0;
+
+    while (now() < end) {
+        pump(fx, c, POLLIN);
+    }
+}
+
 START_TEST(test_server_max_conns)
 {
     enum { N = 256 };
-    struct client *cs = calloc(N + 1, sizeof *cs);
+    struct client *cs = calloc(N + 2, sizeof *cs);
     struct srv_fx fx;
 
     ck_assert_ptr_nonnull(cs);
@@ -1107,13 +1118,37 @@ START_TEST(test_server_max_conns)
             wait_n_conns(&fx, i + 1);
         }
     }
-    client_connect(&cs[N], fx.path);
-    client_wait_closed(&fx, &cs[N]);
-    ck_assert_int_eq(rpc_server_n_conns(fx.server), N);
-    client_close(&cs[N]);
+    /* The server is full.  cs[0] monitors events, cs[1] has just sent a
+     * request; every other client has been idle since it connected. */
+    client_send_str(&fx, &cs[0], "{" V "\"method\":\"subscribe\",\"id\":1}\n");
+    client_expect(&fx, &cs[0], OK("{}", "1"));
+    pump_for(&fx, NULL, 3);
+    client_send_str(&fx, &cs[1], ECHO("2") "\n");
+    client_expect(&fx, &cs[1], OK("{}", "2"));
 
+    /* A newcomer is not locked out: the longest-idle client that does not
+     * monitor events (cs[2], the oldest of the idle ones) makes room. */
+    client_connect(&cs[N], fx.path);
+    client_send_str(&fx, &cs[N], ECHO("3") "\n");
+    client_expect(&fx, &cs[N], OK("{}", "3"));
+    client_wait_closed(&fx, &cs[2]);
+    ck_assert_int_eq(rpc_server_n_conns(fx.server), N);
+    client_connect(&cs[N + 1], fx.path);
+    client_send_str(&fx, &cs[N + 1], ECHO("4") "\n");
+    client_expect(&fx, &cs[N + 1], OK("{}", "4"));
+    client_wait_closed(&fx, &cs[3]);
+    ck_assert_int_eq(rpc_server_n_conns(fx.server), N);
+    for (int i = 0; i < N + 2; i++) {
+        client_poll(&cs[i]);
+        ck_assert_msg(cs[i].closed == (i == 2 || i == 3), "client %d %s", i,
+                      cs[i].closed ? "closed" : "open");
+    }
+    client_close(&cs[2]);
+    client_close(&cs[3]);
+    client_close(&cs[N]);
+    client_close(&cs[N + 1]);
     client_close(&cs[0]);
-    wait_n_conns(&fx, N - 1);
+    wait_n_conns(&fx, N - 3);
     check_alive(&fx);
 
     /* Destroying the server with connections open closes them, flushing
@@ -1129,12 +1164,63 @@ START_TEST(test_server_max_conns)
     fx.server = NULL;
     client_expect(&fx, &cs[1], OK("{}", "7"));
     for (int i = 1; i < N; i++) {
+        if (i == 2 || i == 3) {
+            continue;
+        }
         client_poll(&cs[i]);
         ck_assert(cs[i].closed);
         client_close(&cs[i]);
     }
     free(cs);
     srv_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_server_idle_timeout)
+{
+    struct srv_fx fx;
+    struct client idle, mon, busy;
+    double start;
+
+    /* The daemon's default is 60 s; the variable is the tests' way in. */
+    ck_assert_int_eq(setenv("VSWITCH_RPC_IDLE_TIMEOUT", "1", 1), 0);
+    srv_setup(&fx);
+    client_connect(&idle, fx.path);
+    client_connect(&mon, fx.path);
+    client_connect(&busy, fx.path);
+    client_send_str(&fx, &mon, "{" V "\"method\":\"subscribe\",\"id\":1}\n");
+    client_expect(&fx, &mon, OK("{}", "1"));
+
+    /* 'busy' sends a request every 200 ms for 2.5 s and stays; 'idle' is
+     * closed after about 1 s; 'mon', silent but subscribed, stays. */
+    start = now();
+    for (int i = 0; now() < start + 2.5; i++) {
+        char req[64];
+
+        snprintf(req, sizeof req, ECHO("%d") "\n", i);
+        client_send_str(&fx, &busy, req);
+        snprintf(req, sizeof req, OK("{}", "%d"), i);
+        client_expect(&fx, &busy, req);
+        pump_for(&fx, &idle, 200);
+    }
+    ck_assert_msg(idle.closed, "idle connection still open after 2.5 s");
+    client_poll(&mon);
+    ck_assert(!mon.closed);
+    ck_assert(!busy.closed);
+    ck_assert_int_eq(rpc_server_n_conns(fx.server), 2);
+
+    /* 'busy' goes quiet: closed in turn; 'mon' still gets events. */
+    client_wait_closed(&fx, &busy);
+    rpc_server_notify(fx.server, "event", NULL);
+    client_expect(&fx, &mon, "{" V "\"method\":\"event\"}");
+    ck_assert_int_eq(rpc_server_n_conns(fx.server), 1);
+
+    client_close(&idle);
+    client_close(&busy);
+    client_close(&mon);
+    wait_n_conns(&fx, 0);
+    srv_teardown(&fx);
+    unsetenv("VSWITCH_RPC_IDLE_TIMEOUT");
 }
 END_TEST
 
@@ -1147,7 +1233,7 @@ START_TEST(test_server_socket_file)
 
     srv_setup(&fx);
     /* Somebody listens there. */
-    ck_assert_int_eq(rpc_server_create(fx.base, fx.path, fx.d, &other),
+    ck_assert_int_eq(rpc_server_create(fx.base, fx.path, -1, fx.d, &other),
                      -EADDRINUSE);
     ck_assert_ptr_null(other);
     check_alive(&fx);
@@ -1161,7 +1247,7 @@ START_TEST(test_server_socket_file)
     ck_assert_int_eq(bind(fd, (struct sockaddr *) &sun, sizeof sun), 0);
     close(fd);
     ck_assert_int_eq(access(fx.path, F_OK), 0);
-    ck_assert_int_eq(rpc_server_create(fx.base, fx.path, fx.d, &fx.server),
+    ck_assert_int_eq(rpc_server_create(fx.base, fx.path, -1, fx.d, &fx.server),
                      0);
     check_alive(&fx);
     rpc_server_destroy(fx.server);
@@ -1171,7 +1257,7 @@ START_TEST(test_server_socket_file)
     fd = open(fx.path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    ck_assert_int_eq(rpc_server_create(fx.base, fx.path, fx.d, &other),
+    ck_assert_int_eq(rpc_server_create(fx.base, fx.path, -1, fx.d, &other),
                      -EEXIST);
     ck_assert_int_eq(unlink(fx.path), 0);
     srv_teardown(&fx);
@@ -1210,6 +1296,7 @@ rpc_suite(void)
     tcase_add_test(tc, test_server_slow_reader);
     tcase_add_test(tc, test_server_notify);
     tcase_add_test(tc, test_server_max_conns);
+    tcase_add_test(tc, test_server_idle_timeout);
     tcase_add_test(tc, test_server_socket_file);
     suite_add_tcase(s, tc);
     return s;
