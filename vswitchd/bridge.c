@@ -263,7 +263,7 @@ static int
 parse_mac_table_size(const struct bridge_set *bs, const char *name, const char *value,
                      unsigned *out, char *err)
 {
-    unsigned v;
+    unsigned v = 0;         /* gcc 12 -O3 cannot see parse_uint_option() set it. */
     int rc = parse_uint_option("bridge", name, "mac-table-size", value, 8,
                                OLD_FDB_MAX_ENTRIES_LIMIT, &v, err);
     if (rc) {
