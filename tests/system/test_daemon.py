@@ -16,7 +16,9 @@ client-mode and multi-queue vhost ports, several PMD threads.
                                    it reconnects when the frontend comes back
   test_multiqueue                  queues=2 port: both rx queues polled and
                                    enabled by a 2-queue frontend, traffic counted
-  test_two_pmds                    rx queues are spread over two PMD threads
+  test_two_pmds                    rx queues are spread over two PMD threads,
+                                   each PMD switches its ports' traffic (exact
+                                   counts per port and per PMD)
   test_bridge_options              mac-table-size / mac-aging-time: validated,
                                    learned MACs age out, options persist
   test_set_port                    set-port: tx-retries in place (frontend stays
@@ -233,14 +235,33 @@ class DaemonTest(VsTestCase):
         placed = sorted(q["port"] for p in pmds for q in p["rxqs"])
         self.assertEqual(placed, ["vhu0", "vhu1", "vhu2"])
         self.assertTrue(all(p["rxqs"] for p in pmds), pmds)
-        stats = d.pmd_stats()["pmds"]
-        self.assertEqual(len(stats), 2)
-        wait_until(lambda: all(p["iterations"] > 0 for p in d.pmd_stats()["pmds"]),
-                   TIMEOUT, "both PMDs polling")
+        self.assertEqual(len(d.pmd_stats()["pmds"]), 2)
+
+        # Two ports polled by different PMDs carry counted traffic both
+        # ways; each PMD's rx_packets grows by exactly what its port got.
+        pmd_of = {q["port"]: p["pmd"] for p in pmds for q in p["rxqs"]}
+        pa = "vhu0"
+        pb = next(p for p in ("vhu1", "vhu2") if pmd_of[p] != pmd_of[pa])
+        a = self.attach(d, pa, A_MAC, "A", timeout=TIMEOUT)
+        b = self.attach(d, pb, B_MAC, "B", peer=A_MAC, timeout=TIMEOUT)
+        a.start_fwd()
+        b.start_fwd()
+        for (tx, tport), (rx, rport) in (((a, pa), (b, pb)), ((b, pb), (a, pa))):
+            before = {p["pmd"]: p["rx_packets"] for p in d.pmd_stats()["pmds"]}
+            r = send_and_verify(d, tx, tport, rx, rport, bursts=2, timeout=TIMEOUT)
+            after = {p["pmd"]: p["rx_packets"] for p in d.pmd_stats()["pmds"]}
+            got = {k: after[k] - before[k] for k in after}
+            self.assertEqual(got, {pmd_of[tport]: r["n"], pmd_of[rport]: 0},
+                             "per-PMD rx_packets for %d packets in on %s (PMD %d)"
+                             % (r["n"], tport, pmd_of[tport]))
+        # The flood from A also went to the third port (no frontend).
+        third = ({"vhu1", "vhu2"} - {pb}).pop()
+        self.assertEqual(d.port_stats(third)["tx_dropped_link_down"], 2 * 32)
+
         d.vsctl("del-port", "vhu1")
         placed = sorted(q["port"] for p in d.vsctl_json("pmd-rxq-show")["pmds"]
                         for q in p["rxqs"])
-        self.assertEqual(placed, ["vhu0", "vhu2"])
+        self.assertEqual(placed, sorted({"vhu0", "vhu1", "vhu2"} - {"vhu1"}))
 
     def test_set_port(self):
         d = self.daemon()

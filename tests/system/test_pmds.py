@@ -146,11 +146,21 @@ class PmdTest(VsTestCase):
         wait_until(switch_rx, TIMEOUT, lambda: "switch rx = frontends' tx %r: %r"
                    % (sent, d.all_port_stats()))
 
+        # Tolerance: during the ping-pong both frontends and both PMDs share
+        # two cores; a frontend descheduled for a while lets its rx ring
+        # fill, so the switch may drop on it -- but only as ring-full drops,
+        # and every lost frame leaves the ping-pong (which must reach
+        # PINGPONG_PACKETS) with one frame less.  The exact
+        # send_and_verify() runs on quiet links check delivery exactly.
         def switch_tx():
             s = d.all_port_stats()
             for src, dst in ((pa, pb), (pb, pa)):
-                done = delta(s, s0, dst, "tx_packets") + delta(s, s0, dst, "tx_dropped")
+                dropped = delta(s, s0, dst, "tx_dropped")
+                done = delta(s, s0, dst, "tx_packets") + dropped
                 self.assertLessEqual(done, sent[src], s)
+                self.assertEqual(dropped, delta(s, s0, dst, "tx_dropped_ring_full"),
+                                 "%s drops other than ring-full: %r" % (dst, s[dst]))
+                self.assertGreater(delta(s, s0, dst, "tx_packets"), 0, s[dst])
                 if done != sent[src]:
                     return False
             return s

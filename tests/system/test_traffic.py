@@ -62,13 +62,15 @@ class TrafficTest(VsTestCase):
 
         # A -> unknown unicast: flooded to the only other port, vhu1.
         r = send_and_verify(d, a, "vhu0", b, "vhu1", bursts=8, timeout=TIMEOUT)
-        self.assertEqual(r["n"], N)
+        self.assertEqual((r["tx"], r["tx_dropped"]), (N, 0),
+                         "vhu1 (tx_packets, tx_dropped) for A's flooded frames")
         self.assertEqual(delta(r["after"], r["before"], "vhu0", "tx_packets"), 0,
                          "a frame was sent back out of its input port")
 
         # B -> A's MAC (learned from A's frames): unicast to vhu0.
         r = send_and_verify(d, b, "vhu1", a, "vhu0", bursts=8, timeout=TIMEOUT)
-        self.assertEqual(r["n"], N)
+        self.assertEqual((r["tx"], r["tx_dropped"]), (N, 0),
+                         "vhu0 (tx_packets, tx_dropped) for B's unicast frames")
         self.assertEqual(delta(r["after"], r["before"], "vhu1", "tx_packets"), 0,
                          "a frame was sent back out of its input port")
 
