@@ -45,7 +45,10 @@ options_usage(const char *prog)
 {
     printf("usage: %s [OPTIONS] [-- EAL-ARGS]\n"
            "  --rundir DIR          runtime dir (default $VSWITCH_RUNDIR or %s)\n"
-           "  --statedir DIR        saved configuration dir (default $VSWITCH_STATEDIR or %s)\n"
+           "  --statedir DIR        saved configuration dir (default $VSWITCH_STATEDIR,\n"
+           "                        else %s with the default rundir, else\n"
+           "                        %s/instance-HASH: one per rundir; HASH as\n"
+           "                        in EAL's --file-prefix=vswitchd-HASH)\n"
            "  --ctl-socket PATH     JSON-RPC socket (default RUNDIR/vswitchd.sock)\n"
            "  --ctl-socket-group G  group owning the control socket (mode 0660): its\n"
            "                        members can run vsctl without root\n"
@@ -58,7 +61,7 @@ options_usage(const char *prog)
            "  --detach              run in the background; returns once ready\n"
            "  --pidfile FILE        write the daemon's pid to FILE\n"
            "  --version, -h/--help\n",
-           prog, DEFAULT_RUNDIR, DEFAULT_STATEDIR, DEFAULT_MBUFS);
+           prog, DEFAULT_RUNDIR, DEFAULT_STATEDIR, DEFAULT_STATEDIR, DEFAULT_MBUFS);
 }
 
 static int
@@ -135,6 +138,16 @@ options_parse_cpu_list(const char *s, unsigned *cpus, unsigned max)
     return (int) n;
 }
 
+uint32_t
+options_rundir_hash(const char *rundir)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a */
+    for (const char *p = rundir; *p; p++) {
+        h = (h ^ (uint8_t) *p) * 16777619u;
+    }
+    return h;
+}
+
 int
 options_parse(int argc, char *argv[], struct vswitchd_options *o,
               char *err, size_t errlen)
@@ -147,7 +160,8 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
     env = getenv("VSWITCH_RUNDIR");
     snprintf(o->rundir, sizeof o->rundir, "%s", env && *env ? env : DEFAULT_RUNDIR);
     env = getenv("VSWITCH_STATEDIR");
-    snprintf(o->statedir, sizeof o->statedir, "%s", env && *env ? env : DEFAULT_STATEDIR);
+    bool statedir_set = env && *env;
+    snprintf(o->statedir, sizeof o->statedir, "%s", statedir_set ? env : DEFAULT_STATEDIR);
     o->mbufs = DEFAULT_MBUFS;
     o->huge = OPT_HUGE_AUTO;
     o->log_level = VLL_INFO;
@@ -162,6 +176,7 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
             break;
         case OPT_STATEDIR:
             err2 = copy_path(o->statedir, sizeof o->statedir, optarg, err, errlen, "--statedir");
+            statedir_set = true;
             break;
         case OPT_CTL_SOCKET:
             err2 = copy_path(o->ctl_socket, sizeof o->ctl_socket, optarg, err, errlen, "--ctl-socket");
@@ -250,6 +265,13 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
     if (!vhost_set) {
         snprintf(o->vhost_sock_dir, sizeof o->vhost_sock_dir, "%s/vhost", o->rundir);
     }
+    if (!statedir_set && strcmp(o->rundir, DEFAULT_RUNDIR)) {
+        /* Another instance than the default one: its own configuration,
+         * named like its EAL --file-prefix, rather than the default
+         * instance's conf.json. */
+        snprintf(o->statedir, sizeof o->statedir, "%s/instance-%08x", DEFAULT_STATEDIR,
+                 options_rundir_hash(o->rundir));
+    }
     snprintf(o->conf_path, sizeof o->conf_path, "%s/conf.json", o->statedir);
     return 0;
 }
@@ -318,10 +340,7 @@ options_eal_args(const struct vswitchd_options *o, bool use_huge, unsigned n_cpu
 
     /* A stable prefix per rundir: a restarted daemon reuses (and cleans) its
      * own files, two daemons with different rundirs never collide. */
-    uint32_t h = 2166136261u;
-    for (const char *p = o->rundir; *p; p++) {
-        h = (h ^ (uint8_t) *p) * 16777619u;
-    }
+    uint32_t h = options_rundir_hash(o->rundir);
 
     /* lcore 0 = main (control) thread, floating over the non-PMD CPUs. */
     for (unsigned i = 0; i < o->n_pmd_cores; i++) {

@@ -47,6 +47,13 @@ struct vswitchd_options {
 int options_parse(int argc, char *argv[], struct vswitchd_options *,
                   char *err, size_t errlen);
 
+/* The FNV-1a hash of 'rundir' (as given, not canonicalised) that names the
+ * instance: EAL's --file-prefix=vswitchd-HASH and, when neither --statedir
+ * nor $VSWITCH_STATEDIR is given and the rundir is not the default one, the
+ * statedir /var/lib/vswitch/instance-HASH, so that daemons with different
+ * rundirs never share a conf.json. */
+uint32_t options_rundir_hash(const char *rundir);
+
 /* Parses a CPU list such as "1", "1,3" or "2-5,7" into 'cpus' (at most
  * 'max'), sorted and without duplicates.  Returns the count, or -EINVAL. */
 int options_parse_cpu_list(const char *s, unsigned *cpus, unsigned max);

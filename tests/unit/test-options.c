@@ -2,6 +2,7 @@
  * argument vector built from it (vswitchd/options.c). */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,44 @@ START_TEST(test_env)
     /* The command line wins over the environment. */
     ck_assert_int_eq(PARSE(&o, "--rundir", "/x"), 0);
     ck_assert_str_eq(o.ctl_socket, "/x/vswitchd.sock");
+    clear_env();
+}
+END_TEST
+
+static const char *find_arg(const struct eal_args *, const char *prefix);
+
+/* Daemons with different rundirs never share a conf.json: without
+ * --statedir or $VSWITCH_STATEDIR, a non-default rundir gets its own
+ * statedir, named by the same hash as its EAL --file-prefix. */
+START_TEST(test_statedir_per_rundir)
+{
+    struct vswitchd_options o, o2;
+    struct eal_args ea;
+    char want[128], prefix[64];
+
+    clear_env();
+    ck_assert_int_eq(PARSE(&o, "--rundir", "/run/vswitch"), 0);
+    ck_assert_str_eq(o.conf_path, "/var/lib/vswitch/conf.json");
+    ck_assert_int_eq(PARSE(&o, "--rundir", "/tmp/vs1"), 0);
+    ck_assert_int_eq(PARSE(&o2, "--rundir", "/tmp/vs2"), 0);
+    ck_assert_str_ne(o.conf_path, o2.conf_path);
+    snprintf(want, sizeof want, "/var/lib/vswitch/instance-%08x/conf.json",
+             options_rundir_hash("/tmp/vs1"));
+    ck_assert_str_eq(o.conf_path, want);
+    ck_assert_int_eq(options_eal_args(&o, false, 2, &ea), 0);
+    snprintf(prefix, sizeof prefix, "--file-prefix=vswitchd-%08x",
+             options_rundir_hash("/tmp/vs1"));
+    ck_assert_str_eq(find_arg(&ea, "--file-prefix="), prefix);
+    /* Same through the environment. */
+    setenv("VSWITCH_RUNDIR", "/tmp/vs1", 1);
+    ck_assert_int_eq(PARSE(&o2, "--log-level", "info"), 0);
+    ck_assert_str_eq(o2.conf_path, want);
+    /* An explicit statedir always wins. */
+    ck_assert_int_eq(PARSE(&o2, "--statedir", "/s"), 0);
+    ck_assert_str_eq(o2.conf_path, "/s/conf.json");
+    setenv("VSWITCH_STATEDIR", "/t", 1);
+    ck_assert_int_eq(PARSE(&o2, "--log-level", "info"), 0);
+    ck_assert_str_eq(o2.conf_path, "/t/conf.json");
     clear_env();
 }
 END_TEST
@@ -188,6 +227,9 @@ START_TEST(test_eal_args)
     ck_assert_int_eq(options_eal_args(&o, true, 2, &ea2), 0);
     ck_assert_str_eq(find_arg(&ea, "--file-prefix="), find_arg(&ea2, "--file-prefix="));
     ck_assert_ptr_null(find_arg(&ea2, "--no-huge"));
+    /* Hugepage files are unlinked once mapped (none left after a crash). */
+    ck_assert_ptr_nonnull(find_arg(&ea2, "--huge-unlink"));
+    ck_assert_ptr_null(find_arg(&ea, "--huge-unlink"));
     ck_assert_int_eq(PARSE(&o2, "--rundir", "/b", "--pmd-cores", "0-1"), 0);
     ck_assert_int_eq(options_eal_args(&o2, true, 2, &ea2), 0);
     ck_assert_str_ne(find_arg(&ea, "--file-prefix="), find_arg(&ea2, "--file-prefix="));
@@ -242,6 +284,7 @@ main(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_env);
+    tcase_add_test(tc, test_statedir_per_rundir);
     tcase_add_test(tc, test_all_options);
     tcase_add_test(tc, test_socket_groups);
     tcase_add_test(tc, test_errors);
