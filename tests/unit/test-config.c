@@ -271,6 +271,53 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
+/* Not a regular file: refused without reading.  A FIFO must not block
+ * (nobody will ever write to it): vswitchd would hang at start. */
+START_TEST(test_load_not_regular)
+{
+    struct json_object *loaded = (struct json_object *) 1;
+    char p[200];
+
+    snprintf(p, sizeof p, "%s/fifo.json", dir);
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    ck_assert_int_eq(config_load(p, &loaded, err, sizeof err), -ENOTSUP);
+    ck_assert_ptr_null(loaded);
+    ck_assert_str_eq(err, "not a regular file");
+    ck_assert_int_eq(config_load(dir, &loaded, err, sizeof err), -EISDIR);
+    ck_assert_str_eq(err, "not a regular file");
+}
+END_TEST
+
+/* The two-step save bridge.c wraps around a change: prepare writes the temp
+ * file only; abort drops it; commit puts it in place. */
+START_TEST(test_save_two_steps)
+{
+    struct json_object *conf = sample(), *empty = config_new();
+    char tmp[200];
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_eq(config_save(path, empty), 0);
+
+    ck_assert_int_eq(config_save_prepare(path, conf), 0);
+    ck_assert_int_eq(access(tmp, F_OK), 0);
+    assert_load_equals(path, empty);            /* Not yet. */
+    config_save_abort(path);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    assert_load_equals(path, empty);
+
+    ck_assert_int_eq(config_save_prepare(path, conf), 0);
+    ck_assert_int_eq(config_save_commit(path), 0);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    assert_load_equals(path, conf);
+
+    /* Nothing prepared: commit fails and changes nothing. */
+    ck_assert_int_eq(config_save_commit(path), -ENOENT);
+    assert_load_equals(path, conf);
+    json_object_put(empty);
+    json_object_put(conf);
+}
+END_TEST
+
 START_TEST(test_schema)
 {
     static const struct {
@@ -413,6 +460,8 @@ main(void)
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_invalid_json);
     tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_load_not_regular);
+    tcase_add_test(tc, test_save_two_steps);
     tcase_add_test(tc, test_schema);
     tcase_add_test(tc, test_error_buffer);
     tcase_add_test(tc, test_save_failure_keeps_old_file);
