@@ -469,9 +469,10 @@ accept_error_cb(struct evconnlistener *listener, void *server_)
     evtimer_add(server->retry_timer, &tv);
 }
 
-/* Prepares 'path' for bind(): removes a stale socket file nobody listens
- * on.  Returns 0, -EADDRINUSE if a server answers there, -EEXIST if 'path'
- * is something other than a socket, or another negative errno. */
+/* Prepares 'path' for bind(): removes a stale socket file of ours (owned by
+ * our effective uid) that nobody listens on.  Returns 0, -EADDRINUSE if a
+ * server answers there, -EEXIST if 'path' is something other than a socket
+ * or another user's socket, or another negative errno. */
 static int
 remove_stale_socket(const char *path, const struct sockaddr_un *sun)
 {
@@ -483,6 +484,11 @@ remove_stale_socket(const char *path, const struct sockaddr_un *sun)
     }
     if (!S_ISSOCK(st.st_mode)) {
         VLOG_ERR("%s: exists and is not a socket", path);
+        return -EEXIST;
+    }
+    if (st.st_uid != geteuid()) {
+        VLOG_ERR("%s: a socket of uid %u, not ours: not removing it", path,
+                 (unsigned) st.st_uid);
         return -EEXIST;
     }
 

@@ -19,6 +19,7 @@ Each test failed on the switch before the fix it is named after.
                                        socket (--vhost-sock-dir = rundir), and a
                                        stale socket of another user: not removed,
                                        port refused; a stale socket of ours is
+  test_foreign_stale_ctl_socket        the same for the control socket at start
   test_temp_files_no_symlink           planted <pidfile>.tmp and conf.json.tmp
                                        symlinks: their targets are never written
   test_pidfile_lock                    a pidfile locked by another process:
@@ -256,6 +257,24 @@ class HardeningFilesTest(VsTestCase):
         s.close()
         d.vsctl("add-port", "br0", "ours", "type=vhost-user")
         self.assertEqual(mode(ours), 0o660)
+
+    def test_foreign_stale_ctl_socket(self):
+        """A dead socket of another user where the control socket goes is not
+        ours to remove: the start is refused and the socket left alone."""
+        d = self.daemon(start=False)
+        os.makedirs(d.rundir)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(d.sock)
+        s.close()
+        nobody = pwd.getpwnam(NOBODY)
+        os.chown(d.sock, nobody.pw_uid, nobody.pw_gid)
+        self.start_fails(d, "a socket of uid %d, not ours: not removing it"
+                         % nobody.pw_uid)
+        st = os.lstat(d.sock)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(st.st_uid, nobody.pw_uid)
+        os.unlink(d.sock)
+        d.start()                           # Our own stale one is replaced.
 
     # -- 4. temp files and the pidfile ----------------------------------------
 
