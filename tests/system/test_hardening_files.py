@@ -39,7 +39,7 @@ import stat
 import subprocess
 import tempfile
 
-from vstest import VsTestCase, wait_until
+from vstest import VsTestCase, remove_dpdk_leftovers
 
 SHIM_C = r"""
 #define _GNU_SOURCE
@@ -85,6 +85,14 @@ def mode(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
+def eal_prefix(rundir):
+    """vswitchd's EAL --file-prefix for 'rundir' (options_rundir_hash())."""
+    h = 2166136261
+    for b in rundir.encode():
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    return "vswitchd-%08x" % h
+
+
 class HardeningFilesTest(VsTestCase):
 
     def tmpdir(self, mode_=0o700):
@@ -112,8 +120,12 @@ class HardeningFilesTest(VsTestCase):
 
     def start_fails(self, d, expect):
         """Starts 'd' and expects it to exit 1 with 'expect' in its log."""
-        with self.assertRaises(AssertionError) as cm:
-            d.start(timeout=15)
+        try:
+            with self.assertRaises(AssertionError) as cm:
+                d.start(timeout=15)
+        finally:
+            # A start that failed after EAL came up leaves its runtime dir.
+            remove_dpdk_leftovers(eal_prefix(d.rundir))
         self.assertIn("exited 1", str(cm.exception))
         with open(d.log, errors="replace") as f:
             self.assertIn(expect, f.read())
