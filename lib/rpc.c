@@ -172,6 +172,11 @@ struct rpc_method {
 
 struct rpc_dispatcher {
     struct lh_table *methods;   /* char *name -> struct rpc_method *. */
+    size_t max_batch;           /* Most calls per batch. */
+    size_t max_response;        /* Largest batch response, in bytes. */
+    rpc_batch_begin_fn *batch_begin;
+    rpc_batch_end_fn *batch_end;
+    void *batch_aux;
 };
 
 /* lh_table entry destructor: the table owns both the key and the value. */
@@ -195,7 +200,26 @@ rpc_dispatcher_create(void)
         free(d);
         return NULL;
     }
+    d->max_batch = RPC_MAX_BATCH;
+    d->max_response = RPC_MAX_RESPONSE;
     return d;
+}
+
+void
+rpc_set_batch_hooks(struct rpc_dispatcher *d, rpc_batch_begin_fn *begin,
+                    rpc_batch_end_fn *end, void *aux)
+{
+    d->batch_begin = begin;
+    d->batch_end = end;
+    d->batch_aux = aux;
+}
+
+void
+rpc_set_limits(struct rpc_dispatcher *d, size_t max_batch,
+               size_t max_response)
+{
+    d->max_batch = max_batch;
+    d->max_response = max_response;
 }
 
 void
@@ -282,9 +306,11 @@ valid_id(struct json_object *id)
 
 /* Handles one element: a request object, a notification, or something
  * invalid.  Returns the response (new reference) or NULL for a valid
- * notification, whatever its outcome. */
+ * notification, whatever its outcome.  Sets *deferred if the call succeeded
+ * with error.deferred set (see rpc_set_batch_hooks()). */
 static struct json_object *
-dispatch_one(struct rpc_dispatcher *d, struct json_object *req, void *conn)
+dispatch_one(struct rpc_dispatcher *d, struct json_object *req, void *conn,
+             bool *deferred)
 {
     struct json_object *version, *method, *params = NULL, *id = NULL;
     struct rpc_error error;
@@ -295,6 +321,7 @@ dispatch_one(struct rpc_dispatcher *d, struct json_object *req, void *conn)
     struct rpc_method *m;
     int rc;
 
+    *deferred = false;
     if (!json_object_is_type(req, json_type_object)) {
         return rpc_make_error(NULL, RPC_ERR_INVALID_REQUEST,
                               "request is not a JSON object", NULL);
@@ -351,6 +378,7 @@ dispatch_one(struct rpc_dispatcher *d, struct json_object *req, void *conn)
 
     memset(&error, 0, sizeof error);
     rc = m->fn(conn, params, m->aux, &result, &error);
+    *deferred = !rc && error.deferred;
     if (rc) {
         json_object_put(result);
         if (!has_id) {
@@ -373,14 +401,33 @@ dispatch_one(struct rpc_dispatcher *d, struct json_object *req, void *conn)
     return make_result(id, result);
 }
 
+/* Replaces the responses of 'responses' whose index is marked in
+ * 'deferred' by errors carrying 'error' (the batch end hook's). */
+static void
+fail_deferred(struct json_object *responses, const bool *deferred,
+              const struct rpc_error *error)
+{
+    for (size_t i = 0; i < json_object_array_length(responses); i++) {
+        if (deferred[i]) {
+            struct json_object *old = json_object_array_get_idx(responses, i);
+            struct json_object *resp = rpc_make_error(
+                json_object_object_get(old, "id"), error->code,
+                error->message, json_object_get(error->data));
+
+            json_object_array_put_idx(responses, i, resp);
+        }
+    }
+}
+
 struct json_object *
 rpc_dispatch(struct rpc_dispatcher *d, struct json_object *msg, void *conn)
 {
     struct json_object *responses;
-    size_t n;
+    size_t n, size = 2, n_done = 0;
+    bool deferred, *deferreds;
 
     if (!json_object_is_type(msg, json_type_array)) {
-        return dispatch_one(d, msg, conn);
+        return dispatch_one(d, msg, conn, &deferred);
     }
 
     n = json_object_array_length(msg);
@@ -388,14 +435,60 @@ rpc_dispatch(struct rpc_dispatcher *d, struct json_object *msg, void *conn)
         return rpc_make_error(NULL, RPC_ERR_INVALID_REQUEST, "empty batch",
                               NULL);
     }
+    if (n > d->max_batch) {
+        char text[128];
+
+        snprintf(text, sizeof text, "batch of %zu calls refused: at most %zu "
+                 "calls per batch (nothing was executed)", n, d->max_batch);
+        return rpc_make_error(NULL, RPC_ERR_INVALID_REQUEST, text, NULL);
+    }
+    deferreds = calloc(n, sizeof *deferreds);
+    if (!deferreds) {
+        return rpc_make_error(NULL, RPC_ERR_INTERNAL, "out of memory", NULL);
+    }
     responses = json_object_new_array_ext(n);
-    for (size_t i = 0; i < n; i++) {
+    if (d->batch_begin) {
+        d->batch_begin(d->batch_aux);
+    }
+    while (n_done < n && size <= d->max_response) {
         struct json_object *resp;
 
-        resp = dispatch_one(d, json_object_array_get_idx(msg, i), conn);
+        resp = dispatch_one(d, json_object_array_get_idx(msg, n_done++), conn,
+                            &deferred);
         if (resp) {
+            size_t len;
+
+            /* What the server will send, plus a comma. */
+            json_object_to_json_string_length(resp, JSON_C_TO_STRING_PLAIN
+                                              | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                              &len);
+            size += len + 1;
+            deferreds[json_object_array_length(responses)] = deferred;
             json_object_array_add(responses, resp);
         }
+    }
+    if (d->batch_end) {
+        struct rpc_error error;
+
+        memset(&error, 0, sizeof error);
+        if (d->batch_end(d->batch_aux, &error)) {
+            if (!error.code) {
+                error.code = RPC_ERR_INTERNAL;
+            }
+            fail_deferred(responses, deferreds, &error);
+        }
+        json_object_put(error.data);
+    }
+    free(deferreds);
+    if (size > d->max_response) {
+        char text[192];
+
+        json_object_put(responses);
+        snprintf(text, sizeof text, "the response to this batch would exceed "
+                 "%zu bytes: stopped after %zu of its %zu calls (those were "
+                 "executed); send fewer calls per batch", d->max_response,
+                 n_done, n);
+        return rpc_make_error(NULL, RPC_ERR_LIMIT, text, NULL);
     }
     if (!json_object_array_length(responses)) {
         json_object_put(responses);

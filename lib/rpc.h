@@ -26,12 +26,25 @@
 /* Largest message accepted by default (1 MiB). */
 #define RPC_MAX_MSG (1024 * 1024)
 
+/* Most calls in one batch (default): a longer batch is refused whole with
+ * one -32600 error, none of its calls executed. */
+#define RPC_MAX_BATCH 100
+
+/* Largest response to a batch (default; the server's output cap): once the
+ * responses built so far exceed it, the rest of the batch is not executed
+ * and the whole response is replaced by one -32003 error. */
+#define RPC_MAX_RESPONSE (16 * 1024 * 1024)
+
 /* An error a method reports. 'data' (may be NULL) is owned by the error and
  * is put into the response's error.data. */
 struct rpc_error {
     int code;
     char message[256];
     struct json_object *data;
+    /* Set by a method that succeeded inside a batch but left part of its
+     * work to the batch's end hook (saving the configuration): if that hook
+     * fails, this call's response becomes the hook's error. */
+    int deferred;
 };
 
 /* Shortens the 'len' bytes of 's' (valid UTF-8 cut at an arbitrary byte)
@@ -64,14 +77,31 @@ void rpc_dispatcher_destroy(struct rpc_dispatcher *);
 int rpc_register(struct rpc_dispatcher *, const char *name, rpc_method_fn *fn,
                  void *aux);
 
+/* Batch hooks: 'begin' runs before the first call of a batch (a JSON array
+ * of requests), 'end' after its last call, e.g. to save once what the calls
+ * changed.  'end' returns 0, or nonzero after filling 'error': then every
+ * call of the batch that succeeded with error->deferred set gets that error
+ * as its response instead.  Single requests do not run the hooks. */
+typedef void rpc_batch_begin_fn(void *aux);
+typedef int rpc_batch_end_fn(void *aux, struct rpc_error *error);
+void rpc_set_batch_hooks(struct rpc_dispatcher *, rpc_batch_begin_fn *begin,
+                         rpc_batch_end_fn *end, void *aux);
+
+/* Changes the batch limits (defaults RPC_MAX_BATCH, RPC_MAX_RESPONSE). */
+void rpc_set_limits(struct rpc_dispatcher *, size_t max_batch,
+                    size_t max_response);
+
 /* Returns a new JSON array of the registered method names, sorted. */
 struct json_object *rpc_list_methods(const struct rpc_dispatcher *);
 
 /* Handles one parsed JSON message: a request, a notification or a batch.
  * Returns the response to send (an object, or an array for a batch) as a new
  * reference, or NULL when nothing is to be sent (only notifications, or an
- * empty result for an all-notification batch).  An empty batch array gets an
- * invalid-request error.  Does not take ownership of 'msg'. */
+ * empty result for an all-notification batch).  An empty batch array, or one
+ * of more than the maximum number of calls, gets an invalid-request error;
+ * a batch whose responses grow past the maximum response size stops there
+ * and gets one limit error (see RPC_MAX_BATCH, RPC_MAX_RESPONSE).  Does not
+ * take ownership of 'msg'. */
 struct json_object *rpc_dispatch(struct rpc_dispatcher *, struct json_object *msg,
                                  void *conn);
 

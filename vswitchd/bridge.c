@@ -45,6 +45,8 @@ struct bridge_set {
     const struct port_class *const *classes;
     char *conf_path;
     bool quiet;                         /* Replaying: no saves, no events. */
+    bool batch;                         /* In a batch: save at its end. */
+    bool batch_dirty;                   /* Something to save at its end. */
     void (*notify)(void *, const char *, const char *, const char *);
     void *notify_aux;
     unsigned n_bridges;
@@ -147,7 +149,7 @@ bridge_set_to_json(const struct bridge_set *bs)
 static int
 bridge_set_prepare(struct bridge_set *bs, char *err)
 {
-    if (!bs->conf_path || bs->quiet) {
+    if (!bs->conf_path || bs->quiet || bs->batch) {
         return 0;
     }
     struct json_object *conf = bridge_set_to_json(bs);
@@ -166,7 +168,7 @@ bridge_set_prepare(struct bridge_set *bs, char *err)
 static void
 bridge_set_abort(struct bridge_set *bs)
 {
-    if (bs->conf_path && !bs->quiet) {
+    if (bs->conf_path && !bs->quiet && !bs->batch) {
         config_save_abort(bs->conf_path);
     }
 }
@@ -177,6 +179,10 @@ bridge_set_abort(struct bridge_set *bs)
 static int
 bridge_set_commit(struct bridge_set *bs, char *err)
 {
+    if (bs->batch) {
+        bs->batch_dirty = true;         /* Saved by bridge_set_batch_end(). */
+        return 0;
+    }
     if (!bs->conf_path || bs->quiet) {
         return 0;
     }
@@ -188,6 +194,39 @@ bridge_set_commit(struct bridge_set *bs, char *err)
                     "saved to %s: %s", bs->conf_path, strerror(-rc));
     }
     return 0;
+}
+
+void
+bridge_set_batch_begin(struct bridge_set *bs)
+{
+    bs->batch = true;
+    bs->batch_dirty = false;
+}
+
+bool
+bridge_set_in_batch(const struct bridge_set *bs)
+{
+    return bs->batch;
+}
+
+int
+bridge_set_batch_end(struct bridge_set *bs, char *err)
+{
+    bool dirty = bs->batch_dirty;
+
+    bs->batch = bs->batch_dirty = false;
+    if (!dirty) {
+        return 0;
+    }
+    int rc = bridge_set_prepare(bs, err);
+    if (rc) {
+        /* The changes are applied: say so (prepare's message says nothing
+         * was changed, which is true of no change of this batch). */
+        return port_fail(err, rc, "change applied but the configuration could not "
+                         "be saved to %s at the end of the batch: %s",
+                         bs->conf_path, strerror(-rc));
+    }
+    return bridge_set_commit(bs, err);
 }
 
 int

@@ -55,6 +55,18 @@ void bridge_set_destroy(struct bridge_set *);
  * of objects skipped. */
 int bridge_set_restore(struct bridge_set *, struct json_object *conf);
 
+/* Batches (a JSON-RPC batch of calls): between bridge_set_batch_begin() and
+ * bridge_set_batch_end(), changes are applied and announced as usual but
+ * the configuration is saved once, by bridge_set_batch_end(), instead of
+ * once per change (each save is a write, fsync and rename).  So within a
+ * batch a change is not refused when the configuration cannot be written;
+ * bridge_set_batch_end() then returns the error ("applied but not saved")
+ * and the next change saves the whole configuration again.  Returns 0 or a
+ * negative errno with a reason in 'err'. */
+void bridge_set_batch_begin(struct bridge_set *);
+int bridge_set_batch_end(struct bridge_set *, char *err);
+bool bridge_set_in_batch(const struct bridge_set *);
+
 /* True if 'name' is a valid bridge or port name. */
 bool bridge_name_valid(const char *name);
 

@@ -170,6 +170,34 @@ one_string(struct json_object *params, const char *key, bool required,
     return 0;
 }
 
+/* Batch hooks (rpc_set_batch_hooks()): the configuration is saved once per
+ * batch, not once per change. */
+static void
+batch_begin(void *ctx_)
+{
+    struct methods_ctx *ctx = ctx_;
+
+    bridge_set_batch_begin(ctx->bs);
+}
+
+static int
+batch_end(void *ctx_, struct rpc_error *error)
+{
+    struct methods_ctx *ctx = ctx_;
+    char err[BRIDGE_ERRLEN];
+    int rc = bridge_set_batch_end(ctx->bs, err);
+
+    return rc ? errno_error(error, rc, err) : 0;
+}
+
+/* A change succeeded: inside a batch, its saving is left to batch_end(). */
+static int
+changed(struct methods_ctx *ctx, struct rpc_error *error)
+{
+    error->deferred = bridge_set_in_batch(ctx->bs);
+    return 0;
+}
+
 typedef int name_op_fn(struct bridge_set *, const char *, char *err);
 typedef int name_query_fn(const struct bridge_set *, const char *,
                           struct json_object **, char *err);
@@ -188,7 +216,7 @@ name_method(struct json_object *params, struct methods_ctx *ctx, const char *key
         return error->code;
     }
     int rc = op ? op(ctx->bs, value, err) : query(ctx->bs, value, result, err);
-    return rc ? errno_error(error, rc, err) : 0;
+    return rc ? errno_error(error, rc, err) : op ? changed(ctx, error) : 0;
 }
 
 #define NAME_METHOD(FUNC, KEY, REQUIRED, OP, QUERY)                          \
@@ -264,7 +292,7 @@ m_bridge_add(void *conn, struct json_object *params, void *aux,
     }
     int rc = bridge_add(ctx->bs, name, options, err);
     json_object_put(options);
-    return rc ? errno_error(error, rc, err) : 0;
+    return rc ? errno_error(error, rc, err) : changed(ctx, error);
 }
 
 static int
@@ -303,6 +331,7 @@ m_port_add(void *conn, struct json_object *params, void *aux,
         /* Includes "added but the configuration could not be saved". */
         return errno_error(error, rc, err);
     }
+    changed(ctx, error);
     rc = bridge_port_show_json(ctx->bs, name, result, err);
     return rc ? errno_error(error, rc, err) : 0;
 }
@@ -349,6 +378,7 @@ m_port_set(void *conn, struct json_object *params, void *aux,
     if (rc) {
         return errno_error(error, rc, err);
     }
+    changed(ctx, error);
     rc = bridge_port_show_json(ctx->bs, name, result, err);
     return rc ? errno_error(error, rc, err) : 0;
 }
@@ -540,6 +570,7 @@ methods_register(struct rpc_dispatcher *d, struct methods_ctx *ctx)
     };
 
     ctx->dispatcher = d;
+    rpc_set_batch_hooks(d, batch_begin, batch_end, ctx);
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         int err = rpc_register(d, methods[i].name, methods[i].fn, ctx);
         if (err) {

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 
 from vstest import VsTestCase, wait_until
@@ -118,3 +119,61 @@ class HardeningLimitsTest(VsTestCase):
         warn = [l for l in lines if "|WARN|" in l or "|ERR|" in l]
         self.assertLessEqual(len(warn), 10, "\n".join(warn[:20]))
         self.assertLessEqual(len(lines), 20, "\n".join(lines[:40]))
+
+    def test_batch_limits(self):
+        d = self.daemon()
+        # Over the limit: refused whole with one error, nothing executed.
+        calls = [{"jsonrpc": "2.0", "id": i, "method": "bridge.add",
+                  "params": {"name": "x%d" % i}} for i in range(101)]
+        with d.connect() as c:
+            c.sendall(json.dumps(calls).encode() + b"\n")
+            r = c.recv_json()
+        self.assertIsInstance(r, dict, "expected one error, got %d responses"
+                              % (len(r) if isinstance(r, list) else -1))
+        self.assertEqual(r["error"]["code"], -32600, r)
+        self.assertIn("at most 100 calls per batch", r["error"]["message"])
+        self.assertEqual(d.vsctl_json("list-br")["bridges"], [])
+
+        # A batch of 100 changes saves the configuration once, not 100
+        # times: count the renames of conf.json.tmp with strace.
+        calls = ([{"jsonrpc": "2.0", "id": i, "method": "bridge.add",
+                   "params": {"name": "b%d" % i, "options": {"mac-table-size": 64}}}
+                  for i in range(50)]
+                 + [{"jsonrpc": "2.0", "id": 50 + i, "method": "bridge.del",
+                     "params": {"name": "b%d" % (2 * i)}} for i in range(25)]
+                 + [{"jsonrpc": "2.0", "id": 75 + i, "method": "bridge.list"}
+                    for i in range(25)])
+        trace = os.path.join(d.workdir, "strace.out")
+        errf = open(os.path.join(d.workdir, "strace.err"), "w")
+        st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=rename,renameat,renameat2",
+                               "-o", trace, "-p", str(d.pid)],
+                              stdout=subprocess.DEVNULL, stderr=errf)
+        try:
+            def attached():
+                # Every thread of vswitchd has strace as its tracer.
+                tasks = os.listdir("/proc/%d/task" % d.pid)
+                for t in tasks:
+                    with open("/proc/%d/task/%s/status" % (d.pid, t)) as f:
+                        if re.search(r"^TracerPid:\s+0$", f.read(), re.M):
+                            return False
+                return True
+            wait_until(attached, 20, "strace to attach to vswitchd")
+            with d.connect() as c:
+                c.sendall(json.dumps(calls).encode() + b"\n")
+                r = c.recv_json()
+            self.assertEqual(len(r), 100)
+            for resp in r:
+                self.assertIn("result", resp, resp)
+            time.sleep(0.2)     # let strace write out the last lines
+        finally:
+            st.terminate()
+            st.wait(10)
+            errf.close()
+        with open(trace) as f:
+            renames = [l for l in f if "conf.json" in l]
+        self.assertEqual(len(renames), 1, "".join(renames))
+        # What was saved is the final state.
+        with open(os.path.join(d.statedir, "conf.json")) as f:
+            saved = sorted(b["name"] for b in json.load(f)["bridges"])
+        self.assertEqual(saved, sorted("b%d" % i for i in range(1, 50, 2)))
+        self.assertEqual(saved, sorted(b["name"] for b in d.vsctl_json("list-br")["bridges"]))

@@ -546,6 +546,136 @@ START_TEST(test_dispatch_messages)
 }
 END_TEST
 
+/* A batch of 'n' echo calls with ids 0..n-1. */
+static struct json_object *
+echo_batch(int n)
+{
+    struct json_object *batch = json_object_new_array();
+
+    for (int i = 0; i < n; i++) {
+        json_object_array_add(batch, rpc_make_request("echo", NULL, i));
+    }
+    return batch;
+}
+
+START_TEST(test_dispatch_batch_limit)
+{
+    struct calls calls = { 0, NULL };
+    struct rpc_dispatcher *d = make_dispatcher(&calls);
+    struct json_object *batch, *resp;
+
+    /* One call too many: refused whole, nothing executed. */
+    batch = echo_batch(RPC_MAX_BATCH + 1);
+    resp = rpc_dispatch(d, batch, NULL);
+    assert_error(resp, RPC_ERR_INVALID_REQUEST, "null");
+    ck_assert_ptr_nonnull(strstr(error_message(resp), "at most 100 calls"));
+    ck_assert_int_eq(calls.n, 0);
+    json_object_put(resp);
+    json_object_put(batch);
+
+    /* The limit itself is fine. */
+    batch = echo_batch(RPC_MAX_BATCH);
+    resp = rpc_dispatch(d, batch, NULL);
+    ck_assert(json_object_is_type(resp, json_type_array));
+    ck_assert_uint_eq(json_object_array_length(resp), RPC_MAX_BATCH);
+    ck_assert_int_eq(calls.n, RPC_MAX_BATCH);
+    json_object_put(resp);
+    json_object_put(batch);
+    rpc_dispatcher_destroy(d);
+}
+END_TEST
+
+struct hooks {
+    int begins, ends;
+    int fail;                   /* end hook fails. */
+    int changes;                /* "change" calls since begin. */
+};
+
+/* "change": succeeds, leaving its saving to the end of the batch. */
+static int
+m_change(void *conn, struct json_object *params, void *aux,
+         struct json_object **result, struct rpc_error *error)
+{
+    struct hooks *h = aux;
+
+    (void) conn;
+    (void) params;
+    (void) result;
+    h->changes++;
+    error->deferred = h->begins > h->ends;
+    return 0;
+}
+
+static void
+hook_begin(void *aux)
+{
+    struct hooks *h = aux;
+
+    h->begins++;
+    h->changes = 0;
+}
+
+static int
+hook_end(void *aux, struct rpc_error *error)
+{
+    struct hooks *h = aux;
+
+    h->ends++;
+    if (h->fail && h->changes) {
+        error->data = json_object_new_string("ENOSPC");
+        return rpc_error_set(error, RPC_ERR_FAILED, "not saved (%d changes)",
+                             h->changes);
+    }
+    return 0;
+}
+
+START_TEST(test_dispatch_batch_hooks)
+{
+    struct hooks h = { 0, 0, 0, 0 };
+    struct rpc_dispatcher *d = make_dispatcher(NULL);
+    static const char batch[] =
+        "[{" V "\"method\":\"change\",\"id\":1},"
+        "{" V "\"method\":\"echo\",\"id\":2},"
+        "{" V "\"method\":\"change\"},"
+        "{" V "\"method\":\"fail\",\"id\":3},"
+        "{" V "\"method\":\"change\",\"id\":4}]";
+    struct json_object *resp;
+#define FAIL_MSG "{" V "\"error\":{\"code\":-32002,\"message\":" \
+                 "\"port \\\"vhu0\\\" already exists\"," \
+                 "\"data\":{\"name\":\"vhu0\"}},\"id\":3}"
+
+    ck_assert_int_eq(rpc_register(d, "change", m_change, &h), 0);
+    rpc_set_batch_hooks(d, hook_begin, hook_end, &h);
+
+    /* A single request runs no hook. */
+    resp = call(d, "{" V "\"method\":\"change\",\"id\":1}", NULL);
+    assert_json_eq(resp, OK("{}", "1"));
+    json_object_put(resp);
+    ck_assert_int_eq(h.begins + h.ends, 0);
+
+    /* A batch runs each once, around its calls. */
+    resp = call(d, batch, NULL);
+    assert_json_eq(resp, "[" OK("{}", "1") "," OK("{}", "2") "," FAIL_MSG
+                         "," OK("{}", "4") "]");
+    json_object_put(resp);
+    ck_assert_int_eq(h.begins, 1);
+    ck_assert_int_eq(h.ends, 1);
+
+    /* The end hook fails: the deferred calls get its error, the others
+     * keep theirs. */
+    h.fail = 1;
+    resp = call(d, batch, NULL);
+    assert_json_eq(resp, "[{" V "\"error\":{\"code\":-32004,"
+                   "\"message\":\"not saved (3 changes)\",\"data\":\"ENOSPC\"},"
+                   "\"id\":1}," OK("{}", "2") "," FAIL_MSG ",{" V
+                   "\"error\":{\"code\":-32004,\"message\":\"not saved (3 "
+                   "changes)\",\"data\":\"ENOSPC\"},\"id\":4}]");
+    json_object_put(resp);
+    ck_assert_int_eq(h.ends, 2);
+    rpc_dispatcher_destroy(d);
+}
+END_TEST
+
 START_TEST(test_register_and_list)
 {
     struct rpc_dispatcher *d = rpc_dispatcher_create();
@@ -581,7 +711,7 @@ END_TEST
 START_TEST(test_builders)
 {
     struct json_object *msg;
-    struct rpc_error error = { 0, "", NULL };
+    struct rpc_error error = { 0, "", NULL, 0 };
 
     msg = rpc_make_request("bridge.add",
                            json_tokener_parse("{\"name\":\"b\"}"), 3);
@@ -1044,6 +1174,41 @@ START_TEST(test_server_oversize)
 }
 END_TEST
 
+START_TEST(test_server_batch_output_cap)
+{
+    static const char big[] = "{" V "\"method\":\"big\",\"id\":1}";
+    char *batch = malloc(20 * sizeof big + 2);
+    struct json_object *resp;
+    struct srv_fx fx;
+    struct client c;
+
+    /* 20 calls of 1 MiB each: the response would be 20 MiB, over the 16 MiB
+     * output cap.  The server stops after the 16th call (16 MiB and a bit) and says so, and
+     * the connection keeps working. */
+    ck_assert_ptr_nonnull(batch);
+    strcpy(batch, "[");
+    for (int i = 0; i < 20; i++) {
+        strcat(batch, i ? "," : "");
+        strcat(batch, big);
+    }
+    strcat(batch, "]");
+    srv_setup(&fx);
+    client_connect(&c, fx.path);
+    client_send_str(&fx, &c, batch);
+    resp = client_wait_json(&fx, &c);
+    assert_error(resp, RPC_ERR_LIMIT, "null");
+    ck_assert_msg(strstr(error_message(resp), "stopped after 16 of its 20 calls"),
+                  "%s", error_message(resp));
+    json_object_put(resp);
+    client_send_str(&fx, &c, ECHO("5") "\n");
+    client_expect(&fx, &c, OK("{}", "5"));
+    client_close(&c);
+    wait_n_conns(&fx, 0);
+    srv_teardown(&fx);
+    free(batch);
+}
+END_TEST
+
 START_TEST(test_server_slow_reader)
 {
     static const char req[] = "{" V "\"method\":\"big\",\"id\":1}\n";
@@ -1284,6 +1449,8 @@ rpc_suite(void)
     tcase_add_test(tc, test_dispatch_table);
     tcase_add_test(tc, test_dispatch_messages);
     tcase_add_test(tc, test_register_and_list);
+    tcase_add_test(tc, test_dispatch_batch_limit);
+    tcase_add_test(tc, test_dispatch_batch_hooks);
     tcase_add_test(tc, test_builders);
     suite_add_tcase(s, tc);
 
@@ -1294,6 +1461,7 @@ rpc_suite(void)
     tcase_add_test(tc, test_server_garbage);
     tcase_add_test(tc, test_server_oversize);
     tcase_add_test(tc, test_server_slow_reader);
+    tcase_add_test(tc, test_server_batch_output_cap);
     tcase_add_test(tc, test_server_notify);
     tcase_add_test(tc, test_server_max_conns);
     tcase_add_test(tc, test_server_idle_timeout);
