@@ -230,11 +230,14 @@ new_connection(int vid)
         return -1;
     }
     struct stat st;
-    if (vp->client && (lstat(vp->path, &st) || !S_ISSOCK(st.st_mode))) {
+    if (vp->client && !lstat(vp->path, &st) && !S_ISSOCK(st.st_mode)) {
         /* A (re)connection of a client port: librte_vhost connected by path,
          * and the socket was checked at create time only.  If the name is
-         * now a symlink (or gone), we may be talking to something else:
-         * drop the connection before any message is exchanged. */
+         * now a symlink, we may be talking to something else: drop the
+         * connection before any message is exchanged.  librte_vhost does
+         * not retry a connection refused here: the port stays down until
+         * set-port re-creates it (fail closed).  A name that is gone (the
+         * frontend exiting right after accepting) is not refused. */
         VLOG_WARN_RL(&rl, "%s: refusing vhost-user connection (device %d): %s is "
                      "no longer a socket (a symlink?)", vp->name, vid, vp->path);
         pthread_mutex_unlock(&ctx.mutex);

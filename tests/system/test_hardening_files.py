@@ -15,6 +15,10 @@ Each test failed on the switch before the fix it is named after.
                                        vsctl, and cannot without the option
   test_client_symlink_refused          vhost-user-client path= a symlink to a
                                        socket elsewhere: refused, never connected
+  test_client_reconnect_through_symlink_dropped
+                                       the frontend's socket swapped for such a
+                                       symlink while connected: the reconnection
+                                       through it is dropped at once
   test_live_sockets_not_removed        a vhost port named after the live control
                                        socket (--vhost-sock-dir = rundir), and a
                                        stale socket of another user: not removed,
@@ -39,7 +43,7 @@ import stat
 import subprocess
 import tempfile
 
-from vstest import VsTestCase, remove_dpdk_leftovers
+from vstest import VsTestCase, remove_dpdk_leftovers, wait_until
 
 SHIM_C = r"""
 #define _GNU_SOURCE
@@ -235,6 +239,45 @@ class HardeningFilesTest(VsTestCase):
         self.assertNotIn("vhuc", d.ports())
         self.assertTrue(os.path.islink(link))
         os.unlink(link)
+
+    def test_client_reconnect_through_symlink_dropped(self):
+        """The frontend's socket is swapped for a symlink while the port is
+        connected; librte_vhost reconnects by path, through the symlink:
+        the connection is dropped before anything is exchanged."""
+        d = self.daemon()
+        inside = d.vhost_sock("vhuc")
+        front = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(front.close)
+        front.bind(inside)
+        front.listen(4)
+        front.settimeout(10)
+        elsewhere = os.path.join(self.tmpdir(), "private.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(elsewhere)
+        srv.listen(4)
+        srv.settimeout(10)
+        d.vsctl("add-br", "br0")
+        d.vsctl("add-port", "br0", "vhuc", "type=vhost-user-client", "path=" + inside)
+        conn, _ = front.accept()            # vswitchd connected to the frontend.
+        os.rename(inside, inside + ".aside")
+        self.addCleanup(lambda: os.path.lexists(inside + ".aside")
+                        and os.unlink(inside + ".aside"))
+        os.symlink(elsewhere, inside)
+        self.addCleanup(lambda: os.path.lexists(inside) and os.unlink(inside))
+        conn.close()                        # vswitchd reconnects, by path.
+        c2, _ = srv.accept()
+        c2.settimeout(5)
+        try:
+            data = c2.recv(4096)
+        except socket.timeout:
+            data = None
+        finally:
+            c2.close()
+        self.assertEqual(data, b"", "the connection through the symlink was kept")
+        wait_until(lambda: "refusing vhost-user connection" in open(d.log).read(), 10,
+                   "the refusal in the log")
+        self.assertEqual(d.vsctl("version", check=False)[0], 0)
 
     def test_live_sockets_not_removed(self):
         d = self.daemon(start=False)
