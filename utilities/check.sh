@@ -18,3 +18,5 @@ cmake --build "$BUILD" -j"$(nproc)"
 ctest --test-dir "$BUILD" --output-on-failure ${CTEST_ARGS:-}
 # libFuzzer smoke run of the JSON-RPC decoder + dispatcher (clang, ASan+UBSan).
 FUZZ_BUILD="$BUILD-fuzz" ./tests/fuzz/run.sh 20000
+# Soak, short form: frontend SIGKILLs under traffic + control-plane churn.
+SOAK_BUILD="$BUILD" ./utilities/soak.sh 5
