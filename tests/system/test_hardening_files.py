@@ -38,6 +38,7 @@ import fcntl
 import grp
 import os
 import pwd
+import re
 import socket
 import stat
 import subprocess
@@ -115,6 +116,14 @@ class HardeningFilesTest(VsTestCase):
                        check=True)
         return so
 
+    def preload(self, d, so):
+        """LD_PRELOAD for 'so' in daemon 'd': after libasan if vswitchd is
+        an ASan build (ASan must come first in the library list)."""
+        out = subprocess.run(["ldd", d.vswitchd_bin], capture_output=True,
+                             text=True).stdout
+        m = re.search(r"libasan\.so\S* => (\S+)", out)
+        return "%s:%s" % (m.group(1), so) if m else so
+
     def victim(self, d, text="precious\n", mode_=0o600):
         v = os.path.join(d, "victim")
         with open(v, "w") as f:
@@ -140,7 +149,7 @@ class HardeningFilesTest(VsTestCase):
         shim = self.shim()
         d = self.daemon(start=False)
         v = self.victim(self.tmpdir())
-        d.env = {"LD_PRELOAD": shim, "HARDEN_SWAP_PATH": d.sock,
+        d.env = {"LD_PRELOAD": self.preload(d, shim), "HARDEN_SWAP_PATH": d.sock,
                  "HARDEN_SWAP_TARGET": v}
         self.start_fails(d, "replaced by something else after bind()")
         self.assertEqual(mode(v), 0o600, "victim chmod()ed through the symlink")
@@ -152,7 +161,8 @@ class HardeningFilesTest(VsTestCase):
         d = self.daemon(start=False, extra_args=["--vhost-sock-group", NOGROUP])
         v = self.victim(self.tmpdir())
         st0 = os.stat(v)
-        d.env = {"LD_PRELOAD": shim, "HARDEN_SWAP_PATH": d.vhost_sock("vhu0"),
+        d.env = {"LD_PRELOAD": self.preload(d, shim),
+                 "HARDEN_SWAP_PATH": d.vhost_sock("vhu0"),
                  "HARDEN_SWAP_TARGET": v}
 
         def remove_shim_leftovers():
