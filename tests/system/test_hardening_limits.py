@@ -177,3 +177,47 @@ class HardeningLimitsTest(VsTestCase):
             saved = sorted(b["name"] for b in json.load(f)["bridges"])
         self.assertEqual(saved, sorted("b%d" % i for i in range(1, 50, 2)))
         self.assertEqual(saved, sorted(b["name"] for b in d.vsctl_json("list-br")["bridges"]))
+
+    def test_idle_connections(self):
+        """256 idle connections do not lock vsctl out, and idle connections
+        are closed (VSWITCH_RPC_IDLE_TIMEOUT=2 instead of 60 s) unless they
+        monitor events."""
+        d = self.daemon(env={"VSWITCH_RPC_IDLE_TIMEOUT": "2"})
+        mon = d.connect()
+        self.addCleanup(mon.close)
+        mon.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+        self.assertIn("result", mon.recv_json())
+        idle = []
+        for i in range(256):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.addCleanup(s.close)
+            s.connect(d.sock)
+            idle.append(s)
+        # The server is full of idle clients, yet vsctl gets in (the
+        # longest-idle connections make room) ...
+        t0 = time.monotonic()
+        for i in range(3):
+            d.vsctl("add-br", "br%d" % i)
+        self.assertLess(time.monotonic() - t0, 2, "vsctl had to wait for idle timeouts")
+        # ... and the idle ones are closed after the timeout.
+        def all_closed():
+            for s in idle:
+                s.settimeout(0.01)
+                try:
+                    if s.recv(1) != b"":
+                        return False
+                except socket.timeout:
+                    return False
+                except ConnectionResetError:
+                    pass
+            return True
+        wait_until(all_closed, 10, "idle connections to be closed")
+        # The silent monitor is still there and gets events.
+        d.vsctl("del-br", "br0")
+        types = []
+        while "bridge_removed" not in types:
+            ev = mon.recv_json()
+            self.assertEqual(ev["method"], "event")
+            types.append(ev["params"]["type"])
+        self.assertEqual(types, ["bridge_added"] * 3 + ["bridge_removed"])
+        self.assertGreaterEqual(time.monotonic() - t0, 2)
