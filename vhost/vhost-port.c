@@ -575,12 +575,21 @@ vhost_client_check(const char *name, struct json_object *options, char *err)
  * socket when --vhost-sock-dir is the rundir, another daemon) and anything
  * that is not a socket of ours are left alone and the port is refused.
  *
+ * The socket directory is checked again first (fsutil_check_dir()), as at
+ * start.
+ *
  * Returns 0 or a negative errno after port_fail(). */
 static int
 check_socket_path(const char *name, const char *path, bool client, char *err)
 {
     struct stat st;
+    char why[PATH_MAX + 128];
 
+    /* main.c checked the directory at start; its mode may have changed. */
+    if (fsutil_check_dir(ctx.sock_dir, true, why, sizeof why)) {
+        return port_fail(err, -EPERM, "port \"%s\": unsafe vhost socket directory: %s",
+                         name, why);
+    }
     if (lstat(path, &st)) {
         if (errno == ENOENT) {
             return 0;

@@ -24,6 +24,8 @@ Each test failed on the switch before the fix it is named after.
                                        stale socket of another user: not removed,
                                        port refused; a stale socket of ours is
   test_foreign_stale_ctl_socket        the same for the control socket at start
+  test_vhost_dir_rechecked             a vhost dir made writable by others after
+                                       start: new ports refused
   test_temp_files_no_symlink           planted <pidfile>.tmp and conf.json.tmp
                                        symlinks: their targets are never written
   test_pidfile_lock                    a pidfile locked by another process:
@@ -340,6 +342,20 @@ class HardeningFilesTest(VsTestCase):
         self.assertEqual(st.st_uid, nobody.pw_uid)
         os.unlink(d.sock)
         d.start()                           # Our own stale one is replaced.
+
+    def test_vhost_dir_rechecked(self):
+        """The vhost dir made writable by others after start: new ports are
+        refused until it is safe again."""
+        d = self.daemon()
+        d.vsctl("add-br", "br0")
+        os.chmod(d.vhostdir, 0o777)
+        rc, _, err = d.vsctl("add-port", "br0", "vhu0", "type=vhost-user", check=False)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("unsafe vhost socket directory: %s is writable by others"
+                      % d.vhostdir, err)
+        self.assertFalse(os.path.lexists(d.vhost_sock("vhu0")))
+        os.chmod(d.vhostdir, 0o755)
+        d.vsctl("add-port", "br0", "vhu0", "type=vhost-user")
 
     # -- 4. temp files and the pidfile ----------------------------------------
 
