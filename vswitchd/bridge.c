@@ -47,6 +47,8 @@ struct bridge_set {
     bool quiet;                         /* Replaying: no saves, no events. */
     bool batch;                         /* In a batch: save at its end. */
     bool batch_dirty;                   /* Something to save at its end. */
+    bool batch_probed;                  /* The batch's first change wrote. */
+    int batch_save_err;                 /* ...and failed with this errno. */
     void (*notify)(void *, const char *, const char *, const char *);
     void *notify_aux;
     unsigned n_bridges;
@@ -149,12 +151,25 @@ bridge_set_to_json(const struct bridge_set *bs)
 static int
 bridge_set_prepare(struct bridge_set *bs, char *err)
 {
-    if (!bs->conf_path || bs->quiet || bs->batch) {
+    if (!bs->conf_path || bs->quiet) {
         return 0;
     }
-    struct json_object *conf = bridge_set_to_json(bs);
-    int rc = config_save_prepare(bs->conf_path, conf);
-    json_object_put(conf);
+    /* In a batch only the first change writes (a probe: the batch is saved
+     * once, at its end); if that fails, it and every later change of the
+     * batch are refused, so a read-only or full statedir changes nothing
+     * in a batch either. */
+    int rc;
+    if (bs->batch && bs->batch_probed) {
+        rc = bs->batch_save_err;
+    } else {
+        struct json_object *conf = bridge_set_to_json(bs);
+        rc = config_save_prepare(bs->conf_path, conf);
+        json_object_put(conf);
+        if (bs->batch) {
+            bs->batch_probed = true;
+            bs->batch_save_err = rc;
+        }
+    }
     if (rc) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 60);
         VLOG_ERR_RL(&rl, "cannot save configuration to %s: %s; change refused",
@@ -201,6 +216,8 @@ bridge_set_batch_begin(struct bridge_set *bs)
 {
     bs->batch = true;
     bs->batch_dirty = false;
+    bs->batch_probed = false;
+    bs->batch_save_err = 0;
 }
 
 bool
@@ -216,6 +233,9 @@ bridge_set_batch_end(struct bridge_set *bs, char *err)
 
     bs->batch = bs->batch_dirty = false;
     if (!dirty) {
+        if (bs->batch_probed && !bs->batch_save_err) {
+            config_save_abort(bs->conf_path);       /* The probe's temp file. */
+        }
         return 0;
     }
     int rc = bridge_set_prepare(bs, err);

@@ -58,10 +58,13 @@ int bridge_set_restore(struct bridge_set *, struct json_object *conf);
 /* Batches (a JSON-RPC batch of calls): between bridge_set_batch_begin() and
  * bridge_set_batch_end(), changes are applied and announced as usual but
  * the configuration is saved once, by bridge_set_batch_end(), instead of
- * once per change (each save is a write, fsync and rename).  So within a
- * batch a change is not refused when the configuration cannot be written;
- * bridge_set_batch_end() then returns the error ("applied but not saved")
- * and the next change saves the whole configuration again.  Returns 0 or a
+ * once per change (each save is a write, fsync and rename).  The batch's
+ * first change still writes the temp file before it is applied (a probe):
+ * if that fails (read-only statedir, disk full, ...) it and every later
+ * change of the batch are refused, nothing changed.  Only if the final
+ * save fails after a successful probe (the disk filled up meanwhile) does
+ * bridge_set_batch_end() return the error ("applied but not saved"), and
+ * the next change saves the whole configuration again.  Returns 0 or a
  * negative errno with a reason in 'err'. */
 void bridge_set_batch_begin(struct bridge_set *);
 int bridge_set_batch_end(struct bridge_set *, char *err);

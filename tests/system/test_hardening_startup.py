@@ -6,6 +6,8 @@
   test_eal_failure_exit_1      an EAL that cannot start (its --file-prefix
                                is taken) exits 1 with the cause, no SIGSEGV,
                                no "Success"
+  test_socket_failure_releases_all  the control socket cannot be created:
+                               exit 1, the restored vhost socket is removed
   test_shared_statedir_refused a second vswitchd on another rundir but the
                                same statedir is refused
   test_unreadable_config_refused  a conf.json that cannot be read (directory,
@@ -105,6 +107,26 @@ class StartupTest(VsTestCase):
         self.assertFalse(os.path.exists(d2.sock))
         d.vsctl("version")
 
+    def test_socket_failure_releases_all(self):
+        # The control socket cannot be created after everything else came
+        # up (EAL, PMD, the restored bridge and vhost port): exit 1 with the
+        # cause, and the vhost socket the restored port created is gone.
+        d = self.daemon(start=False)
+        self.addCleanup(remove_dpdk_leftovers, eal_prefix(d.rundir))
+        os.makedirs(d.statedir)
+        with open(conf_path(d), "w") as f:
+            json.dump({"version": 1, "bridges": [{"name": "br0", "ports": [
+                {"name": "vhu0", "type": "vhost-user", "options": {}}]}]}, f)
+        bad = os.path.join(d.workdir, "no-such-dir", "vswitchd.sock")
+        status, out = self.run_fg(d.command(detach=False) + ["--ctl-socket", bad])
+        self.assert_clean_failure(status, out)
+        self.assertIn("cannot listen on %s" % bad, out)
+        self.assertIn("vswitchd failed to start", out)
+        self.assertFalse(os.path.exists(d.vhost_sock("vhu0")))
+        # Nothing was saved over the configuration it could not serve.
+        self.assertEqual([p["name"] for p in read_conf(d)["bridges"][0]["ports"]],
+                         ["vhu0"])
+
     def test_shared_statedir_refused(self):
         d = self.daemon()
         d.vsctl("add-br", "br0")
@@ -180,6 +202,16 @@ class StartupTest(VsTestCase):
         r = d.rpc("bridge.add", {"name": "br2"})
         self.assertEqual((r["error"]["code"], r["error"]["data"]["errno"]),
                          (-32004, "EROFS"), r)
+        # A batch (saved once, at its end) is refused call by call too.
+        with d.connect() as c:
+            c.sendall(json.dumps([
+                {"jsonrpc": "2.0", "id": i, "method": "bridge.add",
+                 "params": {"name": "brb%d" % i}} for i in range(3)]).encode() + b"\n")
+            got = c.recv_json()
+        self.assertEqual(len(got), 3, got)
+        for r in got:
+            self.assertEqual((r["error"]["code"], r["error"]["data"]["errno"]),
+                             (-32004, "EROFS"), got)
         # Memory = disk = as before.
         self.assertEqual([b["name"] for b in d.vsctl_json("list-br")["bridges"]], ["br0"])
         show = d.vsctl_json("port-show", "vhu0")
