@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -240,7 +241,26 @@ conn_handle_value(struct json_object *value, void *conn_)
 
         resp = rpc_dispatch(conn->server->dispatcher, value, conn);
         if (resp) {
-            conn_send(conn, resp);
+            size_t len;
+            const char *text = json_object_to_json_string_length(
+                resp, RPC_SERVER_JSON_FLAGS, &len);
+
+            if (len > RPC_SERVER_MAX_OUTPUT) {
+                /* One response over the output cap (a batch stops before,
+                 * in rpc_dispatch()): say so instead of dropping the
+                 * client. */
+                struct json_object *id = json_object_object_get(resp, "id");
+                struct json_object *err;
+                char msg[128];
+
+                snprintf(msg, sizeof msg, "the response (%zu bytes) exceeds the "
+                         "%u-byte output limit", len, RPC_SERVER_MAX_OUTPUT);
+                err = rpc_make_error(id, RPC_ERR_LIMIT, msg, NULL);
+                conn_send(conn, err);
+                json_object_put(err);
+            } else {
+                conn_send_text(conn, text, len);
+            }
             json_object_put(resp);
         }
     }

@@ -18,7 +18,8 @@ struct rpc_server;
  * connection has its own rpc_decoder with a RPC_MAX_MSG limit; a parse error
  * or oversized message gets an error response (id null) and the connection is
  * closed after it is sent.  A client that does not read its responses is
- * disconnected once more than 16 MiB of output is queued for it.  A
+ * disconnected once more than 16 MiB of output is queued for it; a single
+ * response over 16 MiB is replaced by a -32003 error.  A
  * connection that sends nothing for 60 s (RPC_SERVER_IDLE_TIMEOUT in
  * rpc-server.c; $VSWITCH_RPC_IDLE_TIMEOUT overrides it, 0 = never) and is
  * not subscribed to events is closed.  At most 256 connections: a new one

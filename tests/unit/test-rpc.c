@@ -770,6 +770,27 @@ m_big(void *conn, struct json_object *params, void *aux,
     return 0;
 }
 
+/* "huge": returns {"s": 17 MiB of 'y'}, over the server's output cap. */
+static int
+m_huge(void *conn, struct json_object *params, void *aux,
+       struct json_object **result, struct rpc_error *error)
+{
+    size_t len = 17 * 1024 * 1024;
+    char *s = malloc(len + 1);
+
+    (void) conn;
+    (void) params;
+    (void) aux;
+    (void) error;
+    ck_assert_ptr_nonnull(s);
+    memset(s, 'y', len);
+    s[len] = '\0';
+    *result = json_object_new_object();
+    json_object_object_add(*result, "s", json_object_new_string_len(s, len));
+    free(s);
+    return 0;
+}
+
 /* "stop": breaks the event loop right after this call, so that its response
  * is still queued in the server (libevent's EVLOOP_NONBLOCK otherwise runs
  * until nothing is active, writing the response at once). */
@@ -813,6 +834,7 @@ srv_setup(struct srv_fx *fx)
     ck_assert_ptr_nonnull(fx->base);
     fx->d = make_dispatcher(&fx->calls);
     ck_assert_int_eq(rpc_register(fx->d, "big", m_big, NULL), 0);
+    ck_assert_int_eq(rpc_register(fx->d, "huge", m_huge, NULL), 0);
     ck_assert_int_eq(rpc_register(fx->d, "subscribe", m_subscribe, fx), 0);
     ck_assert_int_eq(rpc_register(fx->d, "stop", m_stop, fx), 0);
     ck_assert_int_eq(rpc_server_create(fx->base, fx->path, -1, fx->d,
@@ -1202,6 +1224,15 @@ START_TEST(test_server_batch_output_cap)
     json_object_put(resp);
     client_send_str(&fx, &c, ECHO("5") "\n");
     client_expect(&fx, &c, OK("{}", "5"));
+
+    /* A single response over the cap: an error in its place. */
+    client_send_str(&fx, &c, "{" V "\"method\":\"huge\",\"id\":6}\n");
+    resp = client_wait_json(&fx, &c);
+    assert_error(resp, RPC_ERR_LIMIT, "6");
+    ck_assert_ptr_nonnull(strstr(error_message(resp), "exceeds"));
+    json_object_put(resp);
+    client_send_str(&fx, &c, ECHO("7") "\n");
+    client_expect(&fx, &c, OK("{}", "7"));
     client_close(&c);
     wait_n_conns(&fx, 0);
     srv_teardown(&fx);
