@@ -729,6 +729,31 @@ main(int argc, char *argv[])
         fprintf(stderr, "vswitchd: refusing --statedir %s: %s\n", vs.opts.statedir, err);
         return 1;
     }
+    /* The control socket and the pidfile may live elsewhere: their
+     * directories must at least keep others from renaming our entries (a
+     * sticky /tmp is fine; the files themselves are never opened through a
+     * planted name). */
+    const char *files[][2] = { { "--ctl-socket", vs.opts.ctl_socket },
+                               { "--pidfile", vs.opts.pidfile } };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char dir[PATH_MAX];
+        if (!files[i][1][0]) {
+            continue;
+        }
+        snprintf(dir, sizeof dir, "%s", files[i][1]);
+        char *slash = strrchr(dir, '/');
+        if (!slash) {
+            strcpy(dir, ".");
+        } else if (slash == dir) {
+            dir[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
+        if (fsutil_check_dir(dir, true, err, sizeof err)) {
+            fprintf(stderr, "vswitchd: refusing %s %s: %s\n", files[i][0], files[i][1], err);
+            return 1;
+        }
+    }
     if (lock_dir(vs.opts.rundir, "rundir", "--rundir") < 0
         || lock_dir(vs.opts.statedir, "statedir", "--statedir") < 0) {
         return 1;

@@ -26,6 +26,8 @@ Each test failed on the switch before the fix it is named after.
   test_foreign_stale_ctl_socket        the same for the control socket at start
   test_vhost_dir_rechecked             a vhost dir made writable by others after
                                        start: new ports refused
+  test_ctl_socket_and_pidfile_dirs     --ctl-socket/--pidfile in a directory
+                                       others can write (no sticky bit): refused
   test_temp_files_no_symlink           planted <pidfile>.tmp and conf.json.tmp
                                        symlinks: their targets are never written
   test_pidfile_lock                    a pidfile locked by another process:
@@ -342,6 +344,27 @@ class HardeningFilesTest(VsTestCase):
         self.assertEqual(st.st_uid, nobody.pw_uid)
         os.unlink(d.sock)
         d.start()                           # Our own stale one is replaced.
+
+    def test_ctl_socket_and_pidfile_dirs(self):
+        """--ctl-socket and --pidfile outside the rundir: their directories
+        must not let others rename our entries (sticky is fine)."""
+        open_dir = self.tmpdir(0o777)
+        d = self.daemon(start=False)
+        d.extra_args = ["--ctl-socket", os.path.join(open_dir, "ctl.sock")]
+        self.start_fails(d, "refusing --ctl-socket %s/ctl.sock: %s is writable by "
+                         "others (mode 0777) and has no sticky bit" % (open_dir, open_dir))
+        d.extra_args = ["--pidfile", os.path.join(open_dir, "vs.pid")]
+        self.start_fails(d, "refusing --pidfile %s/vs.pid: %s is writable by others"
+                         % (open_dir, open_dir))
+        self.assertEqual(os.listdir(open_dir), [])
+        os.chmod(open_dir, 0o1777)
+        d.sock = os.path.join(open_dir, "ctl.sock")
+        d.pidfile = os.path.join(open_dir, "vs.pid")
+        d.extra_args = ["--ctl-socket", d.sock]
+        d.start()
+        self.assertEqual(mode(d.sock), 0o660)
+        with open(d.pidfile) as f:
+            self.assertEqual(int(f.read()), d.pid)
 
     def test_vhost_dir_rechecked(self):
         """The vhost dir made writable by others after start: new ports are
