@@ -13,7 +13,9 @@
 #
 # usage: utilities/soak.sh [CYCLES]        (default 5: CI's short form)
 # Environment: SOAK_BUILD (build dir holding vswitchd and vsctl; default
-# build), SOAK_RSS_TOLERANCE_KB, VSTEST_KEEP=1 keeps the temp dir.
+# build), SOAK_RSS_TOLERANCE_KB, SOAK_MAX_SECONDS (stop cycling after that
+# long and run the final checks; the report says how many cycles ran),
+# VSTEST_KEEP=1 keeps the temp dir.
 # Needs root and dpdk-testpmd, as the system tests (tests/system/vstest.py).
 set -eu
 
@@ -37,6 +39,7 @@ from vstest import Daemon, Testpmd, wait_until
 
 CYCLES = int(os.environ["SOAK_CYCLES"])
 RSS_TOL_KB = int(os.environ.get("SOAK_RSS_TOLERANCE_KB", "16384"))
+MAX_SECONDS = float(os.environ.get("SOAK_MAX_SECONDS") or 0)
 A_MAC, B_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 BCAST = "ff:ff:ff:ff:ff:ff"
 T = 60
@@ -189,11 +192,16 @@ try:
     wait_until(lambda: sample(d)["mbufs"] == base_mbufs, T,
                "mbufs back to idle %d after the warm-up" % base_mbufs)
     log("baseline after warm-up %r" % base)
+    done = 0
     for i in range(1, CYCLES + 1):
+        if MAX_SECONDS and time.monotonic() - t0 > MAX_SECONDS:
+            log("SOAK_MAX_SECONDS=%d reached after %d cycles" % (MAX_SECONDS, done))
+            break
         cycle(d, i)
+        done = i
         if churn.error:
             raise churn.error
-        if i % 10 == 0 or i == CYCLES:
+        if i % 10 == 0 or i == CYCLES or i < 10 and CYCLES <= 10:
             log("cycle %d/%d: %r, %d churn ops" % (i, CYCLES, sample(d), churn.ops))
     churn.stop_ev.set()
     churn.join(30)
@@ -211,7 +219,7 @@ try:
     growth = final["rss_kb"] - base["rss_kb"]
     match, disk, mem = config_matches(d)
     log("final %r; RSS %+d KiB (tolerance %d KiB); %d cycles + warm-up, %d churn "
-        "ops in %.0f s" % (final, growth, RSS_TOL_KB, CYCLES, churn.ops, elapsed))
+        "ops in %.0f s" % (final, growth, RSS_TOL_KB, done, churn.ops, elapsed))
     assert growth <= RSS_TOL_KB, "RSS grew by %d KiB > %d" % (growth, RSS_TOL_KB)
     assert match, "conf.json %r != daemon %r" % (disk, mem)
     d.vsctl("version")
