@@ -290,6 +290,7 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         pmd->core = params->pmd_cores[i];
         pmd->snap = &dp->snap;
         pmd->qsbr = dp->qsbr;
+        pmd->mp = dp->mp;
         pmd->tsc_per_ms = tsc_per_ms;
         pmd->tsc_per_interval = dp->tsc_per_interval;
         dp->pmds[i] = pmd;
@@ -465,6 +466,7 @@ dp_port_create(struct datapath *dp, const char *name, const struct dp_port_ops *
     pc->port.priv = priv;
     pc->port.port_no = (uint16_t) no;
     pc->port.fdb_id = DP_FDB_ID(no, ++dp->port_gen[no]);
+    dp_port_l2_init(&pc->port.l2);
     dp->next_port_no = (no + 1) % DP_MAX_PORTS;
     pc->port.n_rxq = n_rxq;
     memset(pc->rxq_pmd, -1, sizeof pc->rxq_pmd);
@@ -510,6 +512,21 @@ dp_port_detach(struct datapath *dp, struct dp_port *port)
      * (Should concurrent learning make the flush miss an entry, its stale
      * generation keeps it from matching a port that reuses the number.) */
     fdb_flush_port(br->fdb, port->fdb_id);
+}
+
+void
+dp_port_set_l2(struct datapath *dp, struct dp_port *port, const struct dp_port_l2 *l2)
+{
+    struct dp_bridge *br = port_ctl(port)->bridge;
+
+    if (br) {
+        dp_port_detach(dp, port);
+    }
+    port->l2 = *l2;
+    port->fdb_id = DP_FDB_ID(port->port_no, ++dp->port_gen[port->port_no]);
+    if (br) {
+        dp_port_attach(dp, br, port);
+    }
 }
 
 void

@@ -82,6 +82,13 @@ void dp_port_attach(struct datapath *, struct dp_bridge *, struct dp_port *);
 void dp_port_detach(struct datapath *, struct dp_port *);
 void dp_port_destroy(struct datapath *, struct dp_port *);
 
+/* Changes the VLAN membership and MTU of 'port' (defaults at creation: see
+ * dp_port_l2_init()).  An attached port is unpublished for two grace
+ * periods (its queues keep their packets), forgets what it learned (a new
+ * FDB generation, so not even an entry a flush missed survives), and comes
+ * back on its bridge. */
+void dp_port_set_l2(struct datapath *, struct dp_port *, const struct dp_port_l2 *);
+
 /* Sums the port's counters over all PMDs, minus the baseline recorded by the
  * last dp_port_clear_stats(). */
 void dp_port_get_stats(const struct dp_port *, struct dp_stats *);

@@ -40,8 +40,12 @@
     DP_DROP(RX_RUNT,       "rx_dropped_runt")            \
     DP_DROP(RX_HAIRPIN,    "rx_dropped_hairpin")         \
     DP_DROP(RX_NO_DEST,    "rx_dropped_no_dest")         \
+    DP_DROP(RX_VLAN,       "rx_dropped_vlan")            \
+    DP_DROP(RX_QINQ,       "rx_dropped_qinq")            \
     DP_DROP(TX_RING_FULL,  "tx_dropped_ring_full")       \
-    DP_DROP(TX_LINK_DOWN,  "tx_dropped_link_down")
+    DP_DROP(TX_LINK_DOWN,  "tx_dropped_link_down")       \
+    DP_DROP(TX_MTU,        "tx_dropped_mtu")             \
+    DP_DROP(TX_NO_MBUF,    "tx_dropped_no_mbuf")
 
 enum dp_drop {
 #define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,
@@ -114,6 +118,64 @@ struct dp_port_ops {
     bool (*rxq_enabled)(const struct dp_port *, uint16_t qid);
 };
 
+/* VLANs and MTU (DESIGN.md section 3; the model of Open vSwitch's tag,
+ * trunks and vlan_mode=native-untagged).  Inside a bridge every frame is in
+ * one VLAN, 0..4095:
+ *   - an access port ('access_vlan' 1..4094) takes untagged frames (and
+ *     priority-tagged ones, VID 0) into its VLAN and sends untagged; tagged
+ *     frames are dropped (rx_dropped_vlan);
+ *   - a trunk port ('access_vlan' 0) takes tagged frames into their VLAN if
+ *     it carries it ('trunks' bitmap; rx_dropped_vlan otherwise) and
+ *     untagged ones into 'native_vlan' (0 unless native-vlan= is set); it
+ *     sends frames of 'native_vlan' untagged and the others tagged.
+ *   - 802.1ad and double-tagged frames are dropped (rx_dropped_qinq).
+ * A port with no VLAN option is a trunk of every VLAN with native VLAN 0:
+ * transparent to tags, as before VLANs existed.
+ * 'mtu' bounds the L2 payload of frames sent to the port (frame length minus
+ * the Ethernet header and any 802.1Q tag); larger ones are dropped
+ * (tx_dropped_mtu), never truncated. */
+#define DP_VLAN_MAX     4094
+#define DP_MTU_MIN      68
+#define DP_MTU_MAX      9000
+#define DP_MTU_DEFAULT  1500
+
+struct dp_port_l2 {
+    uint16_t access_vlan;              /* 1..4094, or 0 for a trunk. */
+    uint16_t native_vlan;              /* Trunk: VLAN of untagged frames. */
+    uint32_t mtu;                      /* DP_MTU_MIN..DP_MTU_MAX. */
+    uint64_t trunks[4096 / 64];        /* Trunk: bit v set = carries VLAN v. */
+};
+
+/* Fills 'l2' with the defaults: trunk of every VLAN, native VLAN 0, MTU
+ * 1500. */
+static inline void
+dp_port_l2_init(struct dp_port_l2 *l2)
+{
+    l2->access_vlan = 0;
+    l2->native_vlan = 0;
+    l2->mtu = DP_MTU_DEFAULT;
+    for (unsigned i = 0; i < RTE_DIM(l2->trunks); i++) {
+        l2->trunks[i] = UINT64_MAX;
+    }
+}
+
+/* True if a port with 'l2' is a member of VLAN 'vlan'. */
+static inline bool
+dp_port_l2_carries(const struct dp_port_l2 *l2, uint16_t vlan)
+{
+    if (l2->access_vlan) {
+        return vlan == l2->access_vlan;
+    }
+    return (l2->trunks[vlan / 64] >> (vlan % 64)) & 1;
+}
+
+/* True if frames of 'vlan' leave a port with 'l2' with an 802.1Q tag. */
+static inline bool
+dp_port_l2_tags(const struct dp_port_l2 *l2, uint16_t vlan)
+{
+    return !l2->access_vlan && vlan != l2->native_vlan;
+}
+
 struct fdb;
 
 _Static_assert(DP_MAX_PORTS == 1 << DP_FDB_ID_PORT_BITS, "FDB ids pack port numbers");
@@ -128,6 +190,7 @@ struct dp_port {
     uint16_t bridge_idx;
     uint16_t n_rxq;
     char name[DP_NAME_MAX];
+    struct dp_port_l2 l2;        /* Changed only while detached. */
 
     /* Per-PMD counters, one cache line (or more) each. */
     struct dp_stats stats[DP_MAX_PMDS];

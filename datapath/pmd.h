@@ -71,6 +71,7 @@ struct pmd {
     unsigned core;
     struct dp_snapshot **snap;          /* Published snapshot pointer. */
     struct rte_rcu_qsbr *qsbr;
+    struct rte_mempool *mp;             /* For copies of frames re-tagged. */
     uint64_t tsc_per_ms;
     uint64_t tsc_per_interval;          /* DP_LOAD_INTERVAL_MS in TSC. */
     bool stop;                          /* Set by main (atomic store). */
@@ -88,6 +89,8 @@ struct pmd {
     uint16_t n_dirty;
     uint16_t dirty[DP_MAX_PORTS];
     struct pmd_txbatch txb[DP_MAX_PORTS];
+    uint16_t flood_same[DP_MAX_PORTS];  /* pmd_flood()'s scratch lists. */
+    uint16_t flood_other[DP_MAX_PORTS];
     struct pmd_busy_rxq busy[DP_MAX_PORTS * DP_MAX_QUEUES];
 };
 

@@ -14,7 +14,9 @@
  * cause, no trailing period) into 'err', PORT_ERRLEN bytes.
  *
  * Options are a JSON object whose values are all strings (the bridge has
- * checked that), never NULL; an absent key means the option's default. */
+ * checked that), never NULL; an absent key means the option's default.
+ * The options every port has (vlan, trunks, native-vlan, mtu) are the
+ * bridge's: providers never see them (mtu reaches them through set_mtu). */
 #ifndef VSWITCH_PORT_PROVIDER_H
 #define VSWITCH_PORT_PROVIDER_H 1
 
@@ -134,6 +136,15 @@ struct port_class {
      * change re-creates the port. */
     int (*reconfigure)(void *dev, struct json_object *old,
                        struct json_object *options, char *err);
+
+    /* Optional.  Makes the device take frames with an L2 payload of up to
+     * 'mtu' bytes (DP_MTU_MIN..DP_MTU_MAX; the common option mtu=, which
+     * the bridge parses): e.g. rte_eth_dev_set_mtu().  Called after
+     * create() and before start(), and again when the option changes.  The
+     * datapath drops larger frames on output to the port whatever this
+     * does.  Returns 0, or a negative errno if the device cannot take it
+     * (port.add / port.set then fail). */
+    int (*set_mtu)(void *dev, unsigned mtu, char *err);
 
     /* The datapath side: rx/tx bursts for the PMDs (see dp-port-core.h). */
     const struct dp_port_ops *dp_ops;

@@ -317,8 +317,10 @@ configure_and_start(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf = rss;
     }
-    /* Flooded and jumbo frames can be mbuf chains. */
+    /* Flooded and jumbo frames can be mbuf chains, both ways: a frame larger
+     * than one mbuf is received as a chain where the device can (scatter). */
     conf.txmode.offloads = info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    conf.rxmode.offloads = info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
     conf.intr_conf.lsc = lsc;
     conf.intr_conf.rmv = (*info->dev_flags & RTE_ETH_DEV_INTR_RMV) != 0;
 
@@ -830,6 +832,29 @@ ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *o)
     if (__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)) {
         json_object_object_add(o, "removed", json_object_new_boolean(true));
     }
+}
+
+int
+ethdev_dev_set_mtu(struct ethdev_dev *dev, unsigned mtu, char *err)
+{
+    struct rte_eth_dev_info info;
+    int rc = rte_eth_dev_set_mtu(dev->dp.port_id, (uint16_t) mtu);
+
+    if (rc) {
+        if (rte_eth_dev_info_get(dev->dp.port_id, &info)) {
+            memset(&info, 0, sizeof info);
+        }
+        /* A device without an MTU to set (net_pcap, net_null, net_ring...)
+         * takes any frame its range allows; the datapath bounds what we
+         * send to it. */
+        if (rc == -ENOTSUP && mtu >= info.min_mtu && mtu <= info.max_mtu) {
+            return 0;
+        }
+        return port_fail(err, dpdk_errno(rc), "port \"%s\": device %s cannot take "
+                         "mtu=%u (its range: %u-%u): %s", dev->name, dev->devname, mtu,
+                         info.min_mtu, info.max_mtu, dpdk_strerror(rc));
+    }
+    return 0;
 }
 
 void

@@ -93,6 +93,10 @@ bool ethdev_dev_is_up(const struct ethdev_dev *dev);
  * "mac", and "removed": true once the device was removed) to 'obj'. */
 void ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *obj);
 
+/* Sets the device's MTU (rte_eth_dev_set_mtu).  Returns 0, or a negative
+ * errno with a message naming the device's MTU range in 'err'. */
+int ethdev_dev_set_mtu(struct ethdev_dev *dev, unsigned mtu, char *err);
+
 /* Adds the device counters "rx_missed", "rx_nombuf", "rx_errors",
  * "tx_errors" and our "tx_lock_contended" to 'obj'. */
 void ethdev_dev_stats(const struct ethdev_dev *dev, struct json_object *obj);

@@ -238,6 +238,12 @@ ethdev_port_stats(const void *dev, struct json_object *out)
     ethdev_dev_stats(dev, out);
 }
 
+static int
+ethdev_port_set_mtu(void *dev, unsigned mtu, char *err)
+{
+    return ethdev_dev_set_mtu(dev, mtu, err);
+}
+
 /* Polls the link state of every port of both classes: registered with the
  * dpdk class only, so that it runs once a second, not twice. */
 static void
@@ -255,6 +261,7 @@ const struct port_class dpdk_port_class = {
     .create = dpdk_create,
     .destroy = ethdev_port_destroy,
     .reconfigure = NULL,            /* Every change re-creates the port. */
+    .set_mtu = ethdev_port_set_mtu,
     .dp_ops = &ethdev_dp_ops,
     .n_rxq = ethdev_port_n_rxq,
     .is_up = ethdev_port_is_up,
@@ -270,6 +277,7 @@ const struct port_class internal_port_class = {
     .create = internal_create,
     .destroy = ethdev_port_destroy,
     .reconfigure = NULL,
+    .set_mtu = ethdev_port_set_mtu,
     .dp_ops = &ethdev_dp_ops,
     .n_rxq = ethdev_port_n_rxq,
     .is_up = ethdev_port_is_up,

@@ -4,6 +4,7 @@
  * file never touches a packet. */
 #include "vswitchd/bridge.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -466,6 +467,123 @@ parse_uint_option(const char *kind, const char *owner, const char *key,
     return 0;
 }
 
+/* The options every port has (DESIGN.md section 4: VLAN membership and
+ * MTU), handled here and in the datapath; providers never see them. */
+static const char *const common_options[] = { "vlan", "trunks", "native-vlan", "mtu",
+                                              NULL };
+
+static bool
+is_common_option(const char *key)
+{
+    for (const char *const *c = common_options; *c; c++) {
+        if (!strcmp(key, *c)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Parses trunks="10,20-30" of port 'name' into the bitmap of 'l2'. */
+static int
+parse_trunks(const char *name, const char *s, struct dp_port_l2 *l2, char *err)
+{
+    memset(l2->trunks, 0, sizeof l2->trunks);
+    for (const char *p = s; ; p++) {
+        char *end;
+        errno = 0;
+        unsigned long lo = strtoul(p, &end, 10), hi = lo;
+        bool ok = end != p && isdigit((unsigned char) *p) && !errno;
+        if (ok && *end == '-') {
+            p = end + 1;
+            hi = strtoul(p, &end, 10);
+            ok = end != p && isdigit((unsigned char) *p) && !errno;
+        }
+        if (!ok || lo > hi || hi > DP_VLAN_MAX || (*end && *end != ',')) {
+            return port_fail(err, -EINVAL, "port \"%s\": trunks=\"%s\" must be a list "
+                             "of VLANs and ranges between 0 and %d, e.g. 10,20-30",
+                             name, s, DP_VLAN_MAX);
+        }
+        for (unsigned long v = lo; v <= hi; v++) {
+            l2->trunks[v / 64] |= 1ULL << (v % 64);
+        }
+        if (!*end) {
+            return 0;
+        }
+        p = end;
+    }
+}
+
+/* Splits 'options' of port 'name': the common options are parsed into *l2,
+ * the others are returned in *provider (a new object; NULL to only check).
+ * Returns 0 or a negative errno with a reason in 'err'. */
+static int
+port_split_options(const char *name, struct json_object *options,
+                   struct dp_port_l2 *l2, struct json_object **provider, char *err)
+{
+    struct json_object *vlan = NULL, *trunks = NULL, *native = NULL, *mtu = NULL;
+    unsigned v;
+    int rc;
+
+    dp_port_l2_init(l2);
+    json_object_object_get_ex(options, "vlan", &vlan);
+    json_object_object_get_ex(options, "trunks", &trunks);
+    json_object_object_get_ex(options, "native-vlan", &native);
+    json_object_object_get_ex(options, "mtu", &mtu);
+    if (vlan && (trunks || native)) {
+        return port_fail(err, -EINVAL, "port \"%s\": an access port (vlan=) cannot "
+                         "have trunks= or native-vlan=", name);
+    }
+    if (vlan) {
+        if ((rc = port_parse_uint(name, "vlan", json_object_get_string(vlan), 1,
+                                  DP_VLAN_MAX, &v, err))) {
+            return rc;
+        }
+        l2->access_vlan = (uint16_t) v;
+    }
+    if (trunks && (rc = parse_trunks(name, json_object_get_string(trunks), l2, err))) {
+        return rc;
+    }
+    if (native) {
+        if ((rc = port_parse_uint(name, "native-vlan", json_object_get_string(native), 0,
+                                  DP_VLAN_MAX, &v, err))) {
+            return rc;
+        }
+        l2->native_vlan = (uint16_t) v;
+        l2->trunks[v / 64] |= 1ULL << (v % 64);     /* Always carried. */
+    }
+    if (mtu && (rc = port_parse_uint(name, "mtu", json_object_get_string(mtu),
+                                     DP_MTU_MIN, DP_MTU_MAX, &v, err))) {
+        return rc;
+    }
+    if (mtu) {
+        l2->mtu = v;
+    }
+    if (provider) {
+        *provider = json_object_new_object();
+        json_object_object_foreach(options, key, val) {
+            if (!is_common_option(key)) {
+                json_object_object_add(*provider, key, json_object_get(val));
+            }
+        }
+    }
+    return 0;
+}
+
+/* Applies VLAN membership and MTU 'l2' to running port 'p' (also to its
+ * device, through the provider's set_mtu, when 'set_mtu'). */
+static int
+port_apply_l2(struct bridge_set *bs, struct port *p, const struct dp_port_l2 *l2,
+              bool set_mtu, char *err)
+{
+    int rc;
+
+    if (set_mtu && p->cls->set_mtu && (rc = p->cls->set_mtu(p->dev, l2->mtu, err))) {
+        return rc;
+    }
+    dp_port_set_l2(bs->dp, p->dp, l2);
+    return 0;
+}
+
 /* Stops port 'p' running, if it does: unpublishes and frees its datapath
  * port, then destroys the provider's instance. */
 static void
@@ -492,9 +610,16 @@ static int
 port_run(struct bridge_set *bs, struct port *p, struct json_object *options, char *err)
 {
     const struct port_class *cls = p->cls;
+    struct json_object *provider;
+    struct dp_port_l2 l2;
     int rc;
 
-    if ((rc = cls->create(p->name, options, &p->dev, err))) {
+    if ((rc = port_split_options(p->name, options, &l2, &provider, err))) {
+        return rc;
+    }
+    rc = cls->create(p->name, provider, &p->dev, err);
+    json_object_put(provider);
+    if (rc) {
         p->dev = NULL;
         return rc;
     }
@@ -505,6 +630,13 @@ port_run(struct bridge_set *bs, struct port *p, struct json_object *options, cha
         p->dp = NULL;
         return port_fail(err, rc == -ENOSPC ? BRIDGE_ELIMIT : rc, "port \"%s\": %s", p->name,
                     rc == -ENOSPC ? "too many ports" : strerror(-rc));
+    }
+    if ((rc = port_apply_l2(bs, p, &l2, true, err))) {
+        dp_port_destroy(bs->dp, p->dp);
+        p->dp = NULL;
+        cls->destroy(p->dev);
+        p->dev = NULL;
+        return rc;
     }
     dp_port_attach(bs->dp, p->br->dp, p->dp);
     if (cls->start && (rc = cls->start(p->dev, err))) {
@@ -545,7 +677,14 @@ port_check_options(const struct port_class *cls, const char *name,
                         name, key);
         }
     }
-    return cls->check(name, options, err);
+    struct json_object *provider;
+    struct dp_port_l2 l2;
+    int rc = port_split_options(name, options, &l2, &provider, err);
+    if (!rc) {
+        rc = cls->check(name, provider, err);
+        json_object_put(provider);
+    }
+    return rc;
 }
 
 /* Adds port 'name' to 'bridge'.  With 'keep_failed' (restoring a saved
@@ -716,18 +855,46 @@ bridge_port_set(struct bridge_set *bs, const char *name, struct json_object *cha
         return bridge_set_commit(bs, err);
     }
 
-    if (p->cls->reconfigure) {
-        rc = p->cls->reconfigure(p->dev, p->options, merged, err);
-        if (rc != -EAGAIN) {
-            if (!rc) {
-                json_object_put(p->options);
-                p->options = merged;
-                return bridge_set_commit(bs, err);
-            }
+    /* Only the common options changed: VLAN and MTU change in place (the
+     * port's frontend or device stays; what it learned is forgotten). */
+    struct json_object *prov_old, *prov_new;
+    struct dp_port_l2 l2_old, l2_new;
+    port_split_options(name, p->options, &l2_old, &prov_old, err);
+    port_split_options(name, merged, &l2_new, &prov_new, err);
+    bool same_provider = json_object_equal(prov_old, prov_new);
+    if (same_provider) {
+        json_object_put(prov_old);
+        json_object_put(prov_new);
+        rc = port_apply_l2(bs, p, &l2_new, l2_new.mtu != l2_old.mtu, err);
+        if (rc) {
             bridge_set_abort(bs);
             json_object_put(merged);
             return rc;
         }
+        json_object_put(p->options);
+        p->options = merged;
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 60);
+        VLOG_INFO_RL(&rl, "port %s: VLAN/MTU options changed", name);
+        return bridge_set_commit(bs, err);
+    }
+    rc = -EAGAIN;
+    if (p->cls->reconfigure) {
+        rc = p->cls->reconfigure(p->dev, prov_old, prov_new, err);
+        if (!rc && memcmp(&l2_old, &l2_new, sizeof l2_old)) {
+            rc = port_apply_l2(bs, p, &l2_new, l2_new.mtu != l2_old.mtu, err);
+        }
+    }
+    json_object_put(prov_old);
+    json_object_put(prov_new);
+    if (rc != -EAGAIN) {
+        if (!rc) {
+            json_object_put(p->options);
+            p->options = merged;
+            return bridge_set_commit(bs, err);
+        }
+        bridge_set_abort(bs);
+        json_object_put(merged);
+        return rc;
     }
 
     /* Anything else re-creates the port (a connected frontend is

@@ -84,7 +84,7 @@ class ChainedFloodTest(VsTestCase):
     def test_flood_chained_mbuf(self):
         ports = ("vhu0", "vhu1", "vhu2", "vhu3")
         d = self.daemon()
-        add_bridge(d, ports)
+        add_bridge(d, ports, options=("mtu=9000",))    # 5000-byte frames
         idle = d.pmd_stats()["mbufs"]["in_use"]
 
         # Start the four frontends at once (each takes seconds to come up).

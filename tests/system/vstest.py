@@ -1048,11 +1048,12 @@ class VsTestCase(unittest.TestCase):
         return t
 
 
-def add_bridge(d, ports=("vhu0", "vhu1"), bridge="br0"):
-    """Creates 'bridge' on daemon 'd' with vhost-user server ports 'ports'."""
+def add_bridge(d, ports=("vhu0", "vhu1"), bridge="br0", options=()):
+    """Creates 'bridge' on daemon 'd' with vhost-user server ports 'ports',
+    each with the key=value 'options'."""
     d.vsctl("add-br", bridge)
     for p in ports:
-        d.vsctl("add-port", bridge, p, "type=vhost-user")
+        d.vsctl("add-port", bridge, p, "type=vhost-user", *options)
 
 
 # ---------------------------------------------------------------------------

@@ -157,6 +157,10 @@ port_add(unsigned i, const char *name)
         ck_assert_ptr_nonnull(fp->tx);
     }
     ck_assert_int_eq(dp_port_create(T.dp, name, &fake_ops, fp, 1, &fp->port), 0);
+    struct dp_port_l2 l2;
+    dp_port_l2_init(&l2);
+    l2.mtu = DP_MTU_MAX;            /* The flood test sends 3000-byte frames. */
+    dp_port_set_l2(T.dp, fp->port, &l2);
     dp_port_attach(T.dp, T.br, fp->port);
     return fp;
 }
