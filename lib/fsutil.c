@@ -171,7 +171,7 @@ fsutil_secure_socket(const char *path, mode_t mode, int gid)
     } else if (!S_ISSOCK(st.st_mode)) {
         rc = -ENOTSOCK;
     } else if (st.st_uid != geteuid()) {
-        rc = -EPERM;
+        rc = -EEXIST;
     }
     if (!rc && gid >= 0 && st.st_gid != (gid_t) gid
         && fchownat(fd, "", (uid_t) -1, (gid_t) gid, AT_EMPTY_PATH)) {

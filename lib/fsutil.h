@@ -43,8 +43,9 @@ int fsutil_create_tmp(const char *path, mode_t mode, char *tmp,
  * 'gid' >= 0) group 'gid', without following a path someone could swap:
  * the file is opened with O_PATH|O_NOFOLLOW, must be a socket owned by our
  * effective uid, and is changed through that descriptor.  Returns 0,
- * -ELOOP (a symlink), -ENOTSOCK (not a socket), -EPERM (owned by someone
- * else) or another negative errno. */
+ * -ELOOP (a symlink), -ENOTSOCK (not a socket), -EEXIST (a socket owned by
+ * someone else): 'path' is no longer the socket we bound; or another
+ * negative errno (e.g. -EPERM: we may not give the file group 'gid'). */
 int fsutil_secure_socket(const char *path, mode_t mode, int gid);
 
 /* Returns true if something accepts connections on unix socket 'path'

@@ -593,7 +593,7 @@ rpc_server_create(struct event_base *base, const char *path, int gid,
      * else's) and sets group and mode through an O_PATH descriptor. */
     error = fsutil_secure_socket(path, 0660, gid);
     if (error) {
-        if (error == -ELOOP || error == -ENOTSOCK || error == -EPERM) {
+        if (error == -ELOOP || error == -ENOTSOCK || error == -EEXIST) {
             VLOG_ERR("%s: replaced by something else after bind(): refusing it",
                      path);
             bound = false;      /* Not ours to unlink. */

@@ -735,9 +735,12 @@ vhost_start(void *dev, char *err)
     }
     if (!vp->client) {
         int rc = fsutil_secure_socket(vp->path, 0660, ctx.env.vhost_sock_gid);
-        if (rc) {
+        if (rc == -ELOOP || rc == -ENOTSOCK || rc == -EEXIST) {
             return port_fail(err, rc, "port \"%s\": socket %s was replaced after bind() "
                              "(%s): refusing it", vp->name, vp->path, strerror(-rc));
+        } else if (rc) {
+            return port_fail(err, rc, "port \"%s\": cannot set the mode and group of "
+                             "socket %s: %s", vp->name, vp->path, strerror(-rc));
         }
     }
     VLOG_INFO("%s: vhost-user %s %s", vp->name,
