@@ -749,7 +749,10 @@ main(int argc, char *argv[])
         } else {
             *slash = '\0';
         }
-        if (fsutil_check_dir(dir, true, err, sizeof err)) {
+        /* A directory that does not exist is left to bind()/open() to
+         * report, with the errors vswitchd_start() gives. */
+        int crc = fsutil_check_dir(dir, true, err, sizeof err);
+        if (crc && crc != -ENOENT) {
             fprintf(stderr, "vswitchd: refusing %s %s: %s\n", files[i][0], files[i][1], err);
             return 1;
         }
