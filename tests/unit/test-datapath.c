@@ -22,6 +22,28 @@
  *                              that reuses the deleted port's number: the
  *                              frame floods instead
  *
+ * Cases (issue 6, "VLANs and jumbo frames"; ports get their VLAN/MTU with
+ * dp_port_set_l2(), as the bridge's vlan=, trunks=, native-vlan=, mtu= do):
+ *   test_vlan_push_pop         access->trunk pushes 0x8100/VID before the
+ *                              original EtherType, trunk->access pops, a
+ *                              VLAN's unicast and broadcast never leave it
+ *   test_vlan_trunk_to_trunk   default ports are transparent: tagged and
+ *                              untagged frames pass unchanged (same mbuf)
+ *   test_vlan_native           native-vlan: untagged both ways
+ *   test_vlan_priority_tag     VID 0 on an access port: accepted, untagged
+ *   test_vlan_drops            tagged on access, VLAN not in trunks
+ *                              (rx_dropped_vlan), 802.1ad and double 802.1Q
+ *                              (rx_dropped_qinq)
+ *   test_vlan_flood_cow[_chained]  a flood to an access and a trunk port:
+ *                              the original to one, a tagged copy to the
+ *                              other, byte-exact, the original intact, the
+ *                              pool back to its start; unicast push/pop in
+ *                              place on 1- and 3-segment frames
+ *   test_mtu                   payload > MTU dropped (tx_dropped_mtu) on
+ *                              flood and unicast, payload == MTU passes (the
+ *                              tag does not count)
+ *   test_fdb_two_vlans         one MAC learned in two VLANs on two ports
+ *
  * EAL is initialised once in main() (no hugepages, no PCI, no shared files,
  * lcores 0 and 1: the PMD runs on lcore 1); the suite runs with CK_NOFORK
  * because EAL cannot be initialised again in a forked child.  A checked
@@ -477,6 +499,520 @@ START_TEST(test_stale_fdb_entry)
 }
 END_TEST
 
+/* VLANs and MTU (issue 6). */
+
+#define VLAN_HDR_LEN 4
+
+/* Sets the VLAN membership and MTU of 'fp' (as the bridge's common options
+ * would): 'access' 1..4094 makes an access port; otherwise a trunk of the
+ * 'n_trunks' VLANs in 'trunks' (every VLAN if 0) with native VLAN 'native'
+ * (always carried, as bridge.c does). */
+static void
+port_l2(struct fake_port *fp, uint16_t access, uint16_t native,
+        const uint16_t *trunks, unsigned n_trunks, uint32_t mtu)
+{
+    struct dp_port_l2 l2;
+
+    dp_port_l2_init(&l2);
+    l2.access_vlan = access;
+    l2.native_vlan = native;
+    l2.mtu = mtu;
+    if (n_trunks) {
+        memset(l2.trunks, 0, sizeof l2.trunks);
+        for (unsigned i = 0; i < n_trunks; i++) {
+            l2.trunks[trunks[i] / 64] |= 1ULL << (trunks[i] % 64);
+        }
+        l2.trunks[native / 64] |= 1ULL << (native % 64);
+    }
+    dp_port_set_l2(T.dp, fp->port, &l2);
+}
+
+/* Writes a frame into 'b': 'dst', 'src', then the tags (TPID, TCI pairs,
+ * 'n_tags' of them), EtherType ETH_TYPE_TEST and 'payload' bytes counting
+ * up from 'fill'.  Returns its length. */
+static size_t
+frame_bytes(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
+            const uint16_t (*tags)[2], unsigned n_tags, size_t payload, uint8_t fill)
+{
+    size_t n = 0;
+
+    memcpy(b + n, dst, RTE_ETHER_ADDR_LEN);
+    n += RTE_ETHER_ADDR_LEN;
+    memcpy(b + n, src, RTE_ETHER_ADDR_LEN);
+    n += RTE_ETHER_ADDR_LEN;
+    for (unsigned i = 0; i < n_tags; i++) {
+        for (unsigned j = 0; j < 2; j++) {
+            b[n++] = (uint8_t) (tags[i][j] >> 8);
+            b[n++] = (uint8_t) tags[i][j];
+        }
+    }
+    b[n++] = ETH_TYPE_TEST >> 8;
+    b[n++] = ETH_TYPE_TEST & 0xff;
+    for (size_t i = 0; i < payload; i++) {
+        b[n++] = (uint8_t) (fill + i);
+    }
+    return n;
+}
+
+/* An mbuf (chain of segments of at most 'seg_len' bytes) holding 'b'. */
+static struct rte_mbuf *
+frame_from(const uint8_t *b, size_t len, uint16_t seg_len)
+{
+    struct rte_mbuf *head = NULL;
+
+    for (size_t off = 0; off < len; off += seg_len) {
+        size_t k = len - off < seg_len ? len - off : seg_len;
+        struct rte_mbuf *m = rte_pktmbuf_alloc(T.mp);
+        ck_assert_ptr_nonnull(m);
+        char *p = rte_pktmbuf_append(m, (uint16_t) k);
+        ck_assert_ptr_nonnull(p);
+        memcpy(p, b + off, k);
+        if (!head) {
+            head = m;
+        } else {
+            ck_assert_int_eq(rte_pktmbuf_chain(head, m), 0);
+        }
+    }
+    return head;
+}
+
+/* Asserts that 'm' holds exactly the 'len' bytes of 'b'. */
+static void
+assert_frame(const char *what, const struct rte_mbuf *m, const uint8_t *b, size_t len)
+{
+    static uint8_t buf[10000];
+
+    ck_assert_msg(rte_pktmbuf_pkt_len(m) == len, "%s: %u bytes, expected %zu",
+                  what, rte_pktmbuf_pkt_len(m), len);
+    const uint8_t *p = rte_pktmbuf_read(m, 0, (uint32_t) len, buf);
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < len; i++) {
+        ck_assert_msg(p[i] == b[i], "%s: byte %zu is 0x%02x, expected 0x%02x",
+                      what, i, p[i], b[i]);
+    }
+}
+
+/* Takes the next frame sent by 'fp', asserts it is 'b', frees it. */
+static void
+expect_frame(const char *what, struct fake_port *fp, const uint8_t *b, size_t len)
+{
+    struct rte_mbuf *m = take_tx(fp);
+    assert_frame(what, m, b, len);
+    rte_pktmbuf_free(m);
+}
+
+/* Sends a broadcast marker from 'from' (untagged) and waits for it on 'to':
+ * the PMD handles a port's frames in order, so whatever 'from' sent before
+ * has been handled.  'to' must have nothing else pending. */
+static void
+sync_marker(struct fake_port *from, struct fake_port *to)
+{
+    uint8_t b[64];
+    size_t len = frame_bytes(b, &MAC_BCAST, &MAC_C, NULL, 0, 46, 0xee);
+
+    inject(from, frame_from(b, len, 2048));
+    struct rte_mbuf *m = take_tx(to);
+    ck_assert(rte_is_broadcast_ether_addr(&eth_of(m)->dst_addr));
+    rte_pktmbuf_free(m);
+}
+
+static uint64_t
+drops(const struct fake_port *fp, enum dp_drop d)
+{
+    struct dp_stats st;
+    dp_port_get_stats(fp->port, &st);
+    return st.drops[d];
+}
+
+static void
+assert_idle(struct fake_port **fps, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        ck_assert_msg(rte_ring_count(fps[i]->tx) == 0, "port %s sent %u unexpected frame(s)",
+                      fps[i]->name, rte_ring_count(fps[i]->tx));
+    }
+}
+
+START_TEST(test_vlan_push_pop)
+{
+    static const uint16_t t_vlans[] = { 10, 20 };
+    struct fake_port *a = port_add(0, "a"), *t = port_add(1, "t"), *b = port_add(2, "b");
+    struct fake_port *all[] = { a, t, b };
+    port_l2(a, 10, 0, NULL, 0, 1500);
+    port_l2(t, 0, 0, t_vlans, 2, 1500);
+    port_l2(b, 20, 0, NULL, 0, 1500);
+    unsigned start = pool_in_use();
+    uint8_t in[256], out[256];
+    size_t n_in, n_out;
+
+    /* Trunk -> access: VID 10 broadcast from t reaches a untagged (the tag
+     * popped), not b. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_B, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 60, 1);
+    n_out = frame_bytes(out, &MAC_BCAST, &MAC_B, NULL, 0, 60, 1);
+    ck_assert_uint_eq(n_out, n_in - VLAN_HDR_LEN);
+    inject(t, frame_from(in, n_in, 2048));
+    expect_frame("trunk->access pop", a, out, n_out);
+
+    /* Access -> trunk: a unicast to MAC_B (learned on t in VLAN 10) leaves t
+     * with 0x8100, TCI = 10, then the original EtherType. */
+    n_in = frame_bytes(in, &MAC_B, &MAC_A, NULL, 0, 60, 2);
+    n_out = frame_bytes(out, &MAC_B, &MAC_A, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 60, 2);
+    inject(a, frame_from(in, n_in, 2048));
+    struct rte_mbuf *m = take_tx(t);
+    assert_frame("access->trunk push", m, out, n_out);
+    ck_assert_uint_eq(out[12], 0x81);
+    ck_assert_uint_eq(out[13], 0x00);
+    ck_assert_uint_eq(out[14], 0);
+    ck_assert_uint_eq(out[15], 10);
+    ck_assert_uint_eq(out[16], ETH_TYPE_TEST >> 8);
+    rte_pktmbuf_free(m);
+
+    /* VID 20 from t to MAC_A (known in VLAN 10 only): flooded in VLAN 20,
+     * to b untagged; a never sees it. */
+    n_in = frame_bytes(in, &MAC_A, &MAC_B, (const uint16_t[][2]) { { 0x8100, 20 } }, 1, 60, 3);
+    n_out = frame_bytes(out, &MAC_A, &MAC_B, NULL, 0, 60, 3);
+    inject(t, frame_from(in, n_in, 2048));
+    expect_frame("VLAN 20 to b", b, out, n_out);
+
+    /* b's broadcast stays in VLAN 20: t gets it tagged 20. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_C, NULL, 0, 60, 4);
+    n_out = frame_bytes(out, &MAC_BCAST, &MAC_C, (const uint16_t[][2]) { { 0x8100, 20 } }, 1, 60, 4);
+    inject(b, frame_from(in, n_in, 2048));
+    expect_frame("access 20 -> trunk", t, out, n_out);
+    sync_marker(a, t);
+    assert_idle(all, 3);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
+START_TEST(test_vlan_trunk_to_trunk)
+{
+    struct fake_port *t1 = port_add(0, "t1"), *t2 = port_add(1, "t2");
+    struct fake_port *all[] = { t1, t2 };
+    unsigned start = pool_in_use();
+    uint8_t in[256];
+
+    /* Default ports (no VLAN option): transparent.  A VID 30 frame and an
+     * untagged one (native VLAN 0) pass unchanged, the same mbuf. */
+    size_t n = frame_bytes(in, &MAC_BCAST, &MAC_A, (const uint16_t[][2]) { { 0x8100, 0x2000 | 30 } },
+                           1, 60, 5);
+    struct rte_mbuf *m = frame_from(in, n, 2048);
+    inject(t1, m);
+    struct rte_mbuf *got = take_tx(t2);
+    ck_assert_ptr_eq(got, m);
+    assert_frame("trunk->trunk tagged", got, in, n);
+    rte_pktmbuf_free(got);
+
+    n = frame_bytes(in, &MAC_A, &MAC_B, NULL, 0, 60, 6);
+    m = frame_from(in, n, 2048);
+    inject(t1, m);
+    got = take_tx(t2);
+    ck_assert_ptr_eq(got, m);
+    assert_frame("trunk->trunk untagged", got, in, n);
+    rte_pktmbuf_free(got);
+    assert_idle(all, 2);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
+START_TEST(test_vlan_native)
+{
+    static const uint16_t t_vlans[] = { 10 };
+    struct fake_port *t = port_add(0, "t"), *a = port_add(1, "a"), *c = port_add(2, "c");
+    struct fake_port *all[] = { t, a, c };
+    port_l2(t, 0, 20, t_vlans, 1, 1500);        /* trunks=10 native-vlan=20 */
+    port_l2(a, 20, 0, NULL, 0, 1500);
+    port_l2(c, 10, 0, NULL, 0, 1500);
+    unsigned start = pool_in_use();
+    uint8_t in[256], out[256];
+    size_t n_in, n_out;
+
+    /* Untagged on t is VLAN 20: to a, untagged, not to c. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_B, NULL, 0, 60, 7);
+    inject(t, frame_from(in, n_in, 2048));
+    expect_frame("native in", a, in, n_in);
+
+    /* VLAN 20 leaves t untagged. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_A, NULL, 0, 60, 8);
+    inject(a, frame_from(in, n_in, 2048));
+    expect_frame("native out", t, in, n_in);
+
+    /* VLAN 10 leaves t tagged; tagged 10 on t reaches c untagged. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_C, NULL, 0, 60, 9);
+    n_out = frame_bytes(out, &MAC_BCAST, &MAC_C, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 60, 9);
+    inject(c, frame_from(in, n_in, 2048));
+    expect_frame("VLAN 10 out of t", t, out, n_out);
+    inject(t, frame_from(out, n_out, 2048));
+    expect_frame("VLAN 10 into c", c, in, n_in);
+    assert_idle(all, 3);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
+START_TEST(test_vlan_priority_tag)
+{
+    struct fake_port *a = port_add(0, "a"), *c = port_add(1, "c");
+    struct fake_port *all[] = { a, c };
+    port_l2(a, 10, 0, NULL, 0, 1500);
+    port_l2(c, 10, 0, NULL, 0, 1500);
+    unsigned start = pool_in_use();
+    uint8_t in[256], out[256];
+
+    /* VID 0 with priority 5 on an access port: accepted, untagged. */
+    size_t n_in = frame_bytes(in, &MAC_BCAST, &MAC_A, (const uint16_t[][2]) { { 0x8100, 0xa000 } },
+                              1, 60, 10);
+    size_t n_out = frame_bytes(out, &MAC_BCAST, &MAC_A, NULL, 0, 60, 10);
+    inject(a, frame_from(in, n_in, 2048));
+    expect_frame("priority-tagged", c, out, n_out);
+    ck_assert_uint_eq(drops(a, DP_DROP_RX_VLAN), 0);
+    assert_idle(all, 2);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
+START_TEST(test_vlan_drops)
+{
+    static const uint16_t t_vlans[] = { 10 };
+    struct fake_port *a = port_add(0, "a"), *t = port_add(1, "t"), *c = port_add(2, "c");
+    struct fake_port *all[] = { a, t, c };
+    port_l2(a, 10, 0, NULL, 0, 1500);
+    port_l2(t, 0, 0, t_vlans, 1, 1500);
+    port_l2(c, 10, 0, NULL, 0, 1500);
+    unsigned start = pool_in_use();
+    uint8_t in[256];
+    size_t n;
+
+    /* Tagged on an access port (even with its own VLAN). */
+    n = frame_bytes(in, &MAC_BCAST, &MAC_A, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 60, 11);
+    inject(a, frame_from(in, n, 2048));
+    /* A VLAN the trunk does not carry. */
+    n = frame_bytes(in, &MAC_BCAST, &MAC_B, (const uint16_t[][2]) { { 0x8100, 20 } }, 1, 60, 12);
+    inject(t, frame_from(in, n, 2048));
+    /* 802.1ad, and 802.1Q in 802.1Q. */
+    n = frame_bytes(in, &MAC_BCAST, &MAC_B, (const uint16_t[][2]) { { 0x88a8, 10 }, { 0x8100, 10 } },
+                    2, 60, 13);
+    inject(t, frame_from(in, n, 2048));
+    n = frame_bytes(in, &MAC_BCAST, &MAC_B, (const uint16_t[][2]) { { 0x8100, 10 }, { 0x8100, 10 } },
+                    2, 60, 14);
+    inject(t, frame_from(in, n, 2048));
+    n = frame_bytes(in, &MAC_BCAST, &MAC_B, (const uint16_t[][2]) { { 0x88a8, 10 } }, 1, 60, 15);
+    inject(a, frame_from(in, n, 2048));
+
+    sync_marker(a, c);          /* a's frames are handled... */
+    n = frame_bytes(in, &MAC_BCAST, &MAC_B, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 60, 16);
+    inject(t, frame_from(in, n, 2048));  /* ...and t's (a valid frame, to a and c). */
+    rte_pktmbuf_free(take_tx(a));
+    rte_pktmbuf_free(take_tx(c));
+    ck_assert_uint_eq(drops(a, DP_DROP_RX_VLAN), 1);
+    ck_assert_uint_eq(drops(a, DP_DROP_RX_QINQ), 1);
+    ck_assert_uint_eq(drops(t, DP_DROP_RX_VLAN), 1);
+    ck_assert_uint_eq(drops(t, DP_DROP_RX_QINQ), 2);
+    ck_assert_uint_eq(drops(c, DP_DROP_RX_VLAN), 0);
+    /* The marker from a reached t tagged; nothing else went anywhere. */
+    rte_pktmbuf_free(take_tx(t));
+    assert_idle(all, 3);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
+/* One frame of 'segs' segments of 'seg_len' flooded from access port a to
+ * access port c and trunk t: c gets the original, t a tagged copy, the
+ * original is untouched, and the pool returns to its start. */
+static void
+flood_cow(unsigned segs, uint16_t seg_len)
+{
+    static const uint16_t t_vlans[] = { 10 };
+    static uint8_t in[10000], out[10000];
+    struct fake_port *a = port_add(0, "a"), *t = port_add(1, "t"), *c = port_add(2, "c");
+    struct fake_port *all[] = { a, t, c };
+    port_l2(a, 10, 0, NULL, 0, 9000);
+    port_l2(t, 0, 0, t_vlans, 1, 9000);
+    port_l2(c, 10, 0, NULL, 0, 9000);
+    unsigned start = pool_in_use();
+    size_t payload = (size_t) segs * seg_len - RTE_ETHER_HDR_LEN;
+
+    size_t n_in = frame_bytes(in, &MAC_BCAST, &MAC_A, NULL, 0, payload, 17);
+    size_t n_out = frame_bytes(out, &MAC_BCAST, &MAC_A, (const uint16_t[][2]) { { 0x8100, 10 } },
+                               1, payload, 17);
+    struct rte_mbuf *m = frame_from(in, n_in, seg_len);
+    ck_assert_uint_eq(m->nb_segs, segs);
+    inject(a, m);
+    struct rte_mbuf *got_c = take_tx(c), *got_t = take_tx(t);
+    ck_assert_ptr_eq(got_c, m);
+    ck_assert_ptr_ne(got_t, m);
+    assert_frame("flood: untagged copy", got_c, in, n_in);
+    assert_frame("flood: tagged copy", got_t, out, n_out);
+    rte_pktmbuf_free(got_t);
+    assert_frame("flood: original after the copy is freed", got_c, in, n_in);
+    rte_pktmbuf_free(got_c);
+    assert_idle(all, 3);
+    ck_assert_uint_eq(pool_in_use(), start);
+
+    /* Unicast, one output: changed in place, the chain kept (t learns
+     * MAC_B in VLAN 10, then a sends to it; then t answers back). */
+    size_t n_tb = frame_bytes(out, &MAC_BCAST, &MAC_B, (const uint16_t[][2]) { { 0x8100, 10 } },
+                              1, 46, 18);
+    inject(t, frame_from(out, n_tb, 2048));
+    rte_pktmbuf_free(take_tx(a));
+    rte_pktmbuf_free(take_tx(c));
+    n_in = frame_bytes(in, &MAC_B, &MAC_A, NULL, 0, payload, 19);
+    n_out = frame_bytes(out, &MAC_B, &MAC_A, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, payload, 19);
+    m = frame_from(in, n_in, seg_len);
+    inject(a, m);
+    struct rte_mbuf *got = take_tx(t);
+    ck_assert_uint_eq(got->nb_segs, segs);
+    assert_frame("unicast push", got, out, n_out);
+    rte_pktmbuf_free(got);
+    /* t -> a (MAC_A learned on a in VLAN 10): popped. */
+    n_out = frame_bytes(out, &MAC_A, &MAC_B, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, payload, 20);
+    n_in = frame_bytes(in, &MAC_A, &MAC_B, NULL, 0, payload, 20);
+    inject(t, frame_from(out, n_out, seg_len));
+    got = take_tx(a);
+    assert_frame("unicast pop", got, in, n_in);
+    rte_pktmbuf_free(got);
+    assert_idle(all, 3);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+
+START_TEST(test_vlan_flood_cow)
+{
+    flood_cow(1, 200);
+}
+END_TEST
+
+START_TEST(test_vlan_flood_cow_chained)
+{
+    flood_cow(3, 1000);
+}
+END_TEST
+
+START_TEST(test_mtu)
+{
+    static const uint16_t t_vlans[] = { 10 };
+    static uint8_t in[10000], out[10000];
+    struct fake_port *a = port_add(0, "a"), *b = port_add(1, "b"), *t = port_add(2, "t");
+    struct fake_port *all[] = { a, b, t };
+    port_l2(a, 10, 0, NULL, 0, 9000);
+    port_l2(b, 10, 0, NULL, 0, 1500);
+    port_l2(t, 0, 0, t_vlans, 1, 1500);
+    unsigned start = pool_in_use();
+    size_t n_in, n_out;
+
+    /* b and t learned (b: MAC_B untagged, t: MAC_C tagged). */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_B, NULL, 0, 46, 21);
+    inject(b, frame_from(in, n_in, 2048));
+    rte_pktmbuf_free(take_tx(a));
+    rte_pktmbuf_free(take_tx(t));
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_C, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 46, 22);
+    inject(t, frame_from(in, n_in, 2048));
+    rte_pktmbuf_free(take_tx(a));
+    rte_pktmbuf_free(take_tx(b));
+
+    /* Flood: payload 1501 dropped toward b and t, counted on each. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_A, NULL, 0, 1501, 23);
+    inject(a, frame_from(in, n_in, 1000));
+    /* Unicast: payload 1501 to b and to t, dropped. */
+    n_in = frame_bytes(in, &MAC_B, &MAC_A, NULL, 0, 1501, 24);
+    inject(a, frame_from(in, n_in, 1000));
+    n_in = frame_bytes(in, &MAC_C, &MAC_A, NULL, 0, 1501, 25);
+    inject(a, frame_from(in, n_in, 1000));
+
+    /* Payload == MTU passes, the tag not counted. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_A, NULL, 0, 1500, 26);
+    n_out = frame_bytes(out, &MAC_BCAST, &MAC_A, (const uint16_t[][2]) { { 0x8100, 10 } },
+                        1, 1500, 26);
+    inject(a, frame_from(in, n_in, 1000));
+    expect_frame("flood 1500 to b", b, in, n_in);
+    expect_frame("flood 1500 to t", t, out, n_out);
+    n_in = frame_bytes(in, &MAC_B, &MAC_A, NULL, 0, 1500, 27);
+    inject(a, frame_from(in, n_in, 1000));
+    expect_frame("unicast 1500 to b", b, in, n_in);
+    n_in = frame_bytes(in, &MAC_C, &MAC_A, NULL, 0, 1500, 28);
+    n_out = frame_bytes(out, &MAC_C, &MAC_A, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 1500, 28);
+    inject(a, frame_from(in, n_in, 1000));
+    expect_frame("unicast 1500 to t", t, out, n_out);
+
+    /* A tagged 1500-byte payload from t (1518 bytes) fits b's MTU 1500. */
+    n_in = frame_bytes(in, &MAC_B, &MAC_C, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 1500, 29);
+    n_out = frame_bytes(out, &MAC_B, &MAC_C, NULL, 0, 1500, 29);
+    inject(t, frame_from(in, n_in, 1000));
+    expect_frame("tagged 1500 from t to b", b, out, n_out);
+
+    ck_assert_uint_eq(drops(b, DP_DROP_TX_MTU), 2);
+    ck_assert_uint_eq(drops(t, DP_DROP_TX_MTU), 2);
+    ck_assert_uint_eq(drops(a, DP_DROP_TX_MTU), 0);
+    ck_assert_uint_eq(drops(a, DP_DROP_RX_NO_DEST), 0);
+    assert_idle(all, 3);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
+struct fdb_seen {
+    unsigned n;
+    struct fdb_entry_info e[8];
+};
+
+static void
+fdb_seen_cb(const struct fdb_entry_info *info, void *aux)
+{
+    struct fdb_seen *s = aux;
+
+    if (s->n < 8) {
+        s->e[s->n] = *info;
+    }
+    s->n++;
+}
+
+START_TEST(test_fdb_two_vlans)
+{
+    static const uint16_t t_vlans[] = { 10, 20 };
+    struct fake_port *a = port_add(0, "a"), *b = port_add(1, "b"), *t = port_add(2, "t");
+    struct fake_port *all[] = { a, b, t };
+    port_l2(a, 10, 0, NULL, 0, 1500);
+    port_l2(b, 20, 0, NULL, 0, 1500);
+    port_l2(t, 0, 0, t_vlans, 2, 1500);
+    unsigned start = pool_in_use();
+    uint8_t in[256], out[256];
+    size_t n_in, n_out;
+
+    /* The same MAC speaks in VLAN 10 on a and in VLAN 20 on b. */
+    n_in = frame_bytes(in, &MAC_BCAST, &MAC_A, NULL, 0, 46, 30);
+    inject(a, frame_from(in, n_in, 2048));
+    rte_pktmbuf_free(take_tx(t));
+    inject(b, frame_from(in, n_in, 2048));
+    rte_pktmbuf_free(take_tx(t));
+
+    struct fdb_seen s = { 0 };
+    ck_assert_int_eq(fdb_dump(dp_bridge_fdb(T.br), datapath_now_ms(), fdb_seen_cb, &s), 2);
+    ck_assert_uint_eq(s.n, 2);
+    bool seen10 = false, seen20 = false;
+    for (unsigned i = 0; i < 2; i++) {
+        ck_assert(rte_is_same_ether_addr(&s.e[i].mac, &MAC_A));
+        if (s.e[i].vlan == 10) {
+            ck_assert_uint_eq(s.e[i].port_no, a->port->fdb_id);
+            seen10 = true;
+        } else {
+            ck_assert_uint_eq(s.e[i].vlan, 20);
+            ck_assert_uint_eq(s.e[i].port_no, b->port->fdb_id);
+            seen20 = true;
+        }
+    }
+    ck_assert(seen10 && seen20);
+
+    /* Unicast from t to MAC_A goes to a in VLAN 10 and to b in VLAN 20. */
+    n_in = frame_bytes(in, &MAC_A, &MAC_C, (const uint16_t[][2]) { { 0x8100, 20 } }, 1, 60, 31);
+    n_out = frame_bytes(out, &MAC_A, &MAC_C, NULL, 0, 60, 31);
+    inject(t, frame_from(in, n_in, 2048));
+    expect_frame("VLAN 20 to b", b, out, n_out);
+    n_in = frame_bytes(in, &MAC_A, &MAC_C, (const uint16_t[][2]) { { 0x8100, 10 } }, 1, 60, 32);
+    n_out = frame_bytes(out, &MAC_A, &MAC_C, NULL, 0, 60, 32);
+    inject(t, frame_from(in, n_in, 2048));
+    expect_frame("VLAN 10 to a", a, out, n_out);
+    assert_idle(all, 3);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
 static Suite *
 datapath_suite(void)
 {
@@ -487,6 +1023,15 @@ datapath_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_flood_chained_mbuf);
     tcase_add_test(tc, test_stale_fdb_entry);
+    tcase_add_test(tc, test_vlan_push_pop);
+    tcase_add_test(tc, test_vlan_trunk_to_trunk);
+    tcase_add_test(tc, test_vlan_native);
+    tcase_add_test(tc, test_vlan_priority_tag);
+    tcase_add_test(tc, test_vlan_drops);
+    tcase_add_test(tc, test_vlan_flood_cow);
+    tcase_add_test(tc, test_vlan_flood_cow_chained);
+    tcase_add_test(tc, test_mtu);
+    tcase_add_test(tc, test_fdb_two_vlans);
     suite_add_tcase(s, tc);
     return s;
 }
