@@ -738,6 +738,72 @@ START_TEST(test_builders)
 }
 END_TEST
 
+/* True if the 'len' bytes of 's' are valid UTF-8. */
+static bool
+valid_utf8(const char *s, size_t len)
+{
+    struct rpc_decoder *dec = rpc_decoder_create(RPC_MAX_MSG);
+    char *json = malloc(len + 3);
+    int rc;
+
+    ck_assert_ptr_nonnull(json);
+    json[0] = '"';
+    memcpy(json + 1, s, len);
+    json[len + 1] = '"';
+    json[len + 2] = ' ';
+    rc = rpc_decoder_feed(dec, json, len + 3, NULL, NULL);
+    free(json);
+    rpc_decoder_destroy(dec);
+    return rc == 0;
+}
+
+START_TEST(test_error_utf8)
+{
+    /* 1-, 2-, 3- and 4-byte characters cut at every byte: the message
+     * never ends inside a character and loses at most that character. */
+    static const char *const chars[] = { "a", "\xc3\xa9", "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80" };
+
+    for (size_t c = 0; c < 4; c++) {
+        size_t clen = strlen(chars[c]);
+
+        for (size_t prefix = 0; prefix < 4; prefix++) {
+            struct rpc_error error = { 0, "", NULL, 0 };
+            char arg[1024] = "";
+            size_t len;
+
+            for (size_t i = 0; i < prefix; i++) {
+                strcat(arg, "x");
+            }
+            while (strlen(arg) + clen < sizeof arg) {
+                strcat(arg, chars[c]);
+            }
+            rpc_error_set(&error, RPC_ERR_NOT_FOUND, "no bridge %s", arg);
+            len = strlen(error.message);
+            ck_assert_uint_le(len, sizeof error.message - 1);
+            ck_assert_uint_ge(len, sizeof error.message - clen);
+            ck_assert_msg(valid_utf8(error.message, len),
+                          "char %zu prefix %zu: message ends inside a character",
+                          c, prefix);
+        }
+    }
+
+    /* rpc_utf8_trim() itself. */
+    char s[8];
+
+    strcpy(s, "ab\xe2\x82");
+    ck_assert_uint_eq(rpc_utf8_trim(s, 4), 2);
+    ck_assert_str_eq(s, "ab");
+    strcpy(s, "ab\xe2\x82\xac");
+    ck_assert_uint_eq(rpc_utf8_trim(s, 5), 5);
+    strcpy(s, "\xf0\x9f\x98");
+    ck_assert_uint_eq(rpc_utf8_trim(s, 3), 0);
+    strcpy(s, "abc");
+    ck_assert_uint_eq(rpc_utf8_trim(s, 2), 2);
+    ck_assert_str_eq(s, "ab");
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 /* Server. */
 
@@ -1483,6 +1549,7 @@ rpc_suite(void)
     tcase_add_test(tc, test_dispatch_batch_limit);
     tcase_add_test(tc, test_dispatch_batch_hooks);
     tcase_add_test(tc, test_builders);
+    tcase_add_test(tc, test_error_utf8);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("server");
