@@ -718,8 +718,9 @@ vhost_start(void *dev, char *err)
      * The umask is process-wide, but only this (main) thread creates files
      * while the daemon runs: the vhost threads accept and connect, PMDs
      * make no syscalls, DPDK's EAL/telemetry threads created their files at
-     * start-up; and 0117 can only take permissions away from a file some
-     * other thread might create meanwhile (with group write at most).
+     * start-up; and a file some other thread did create meanwhile would
+     * get at most 0660 (see Documentation/security.md, "umask around
+     * bind").
      * Then the group is set through a descriptor opened with O_NOFOLLOW on
      * the socket file we just made (fsutil_secure_socket()), never by a
      * path: chown()/chmod() by path would follow a symlink put in its
