@@ -216,7 +216,11 @@ name_method(struct json_object *params, struct methods_ctx *ctx, const char *key
         return error->code;
     }
     int rc = op ? op(ctx->bs, value, err) : query(ctx->bs, value, result, err);
-    return rc ? errno_error(error, rc, err) : op ? changed(ctx, error) : 0;
+    if (rc) {
+        return errno_error(error, rc, err);
+    }
+    /* port.stats_clear changes no configuration. */
+    return op == bridge_del || op == bridge_port_del ? changed(ctx, error) : 0;
 }
 
 #define NAME_METHOD(FUNC, KEY, REQUIRED, OP, QUERY)                          \

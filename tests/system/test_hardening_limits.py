@@ -11,12 +11,15 @@ not hurt the others or the guests.
                               a batch of writes is saved once, not per call
   test_idle_connections       256 idle clients do not lock vsctl out and are
                               closed after the idle timeout; monitors stay
+  test_batch_save_fails       a batch on a read-only statedir changes nothing
+                              and its other calls keep their results
 """
 
 import json
 import os
 import re
 import socket
+import subprocess
 import time
 
 from vstest import VsTestCase, wait_until
@@ -208,3 +211,44 @@ class HardeningLimitsTest(VsTestCase):
             types.append(ev["params"]["type"])
         self.assertEqual(types, ["bridge_added"] * 3 + ["bridge_removed"])
         self.assertGreaterEqual(time.monotonic() - t0, 2)
+
+    def test_batch_save_fails(self):
+        """A batch on a read-only statedir: its changes are refused with
+        nothing changed (its first change probes the disk, see bridge.c),
+        the other calls keep their results, and once the statedir is
+        writable again changes are saved as usual."""
+        d = self.daemon()
+        d.vsctl("add-br", "br0")
+        conf = os.path.join(d.statedir, "conf.json")
+        subprocess.run(["mount", "--bind", d.statedir, d.statedir], check=True)
+        mounted = [True]
+
+        def umount():
+            if mounted[0]:
+                subprocess.run(["umount", "-l", d.statedir], check=False)
+                mounted[0] = False
+        self.addCleanup(umount)
+        subprocess.run(["mount", "-o", "remount,bind,ro", d.statedir], check=True)
+        calls = [{"jsonrpc": "2.0", "id": 1, "method": "bridge.add",
+                  "params": {"name": "br1"}},
+                 {"jsonrpc": "2.0", "id": 2, "method": "port.stats_clear"},
+                 {"jsonrpc": "2.0", "id": 3, "method": "bridge.del",
+                  "params": {"name": "nope"}},
+                 {"jsonrpc": "2.0", "id": 4, "method": "bridge.list"}]
+        with d.connect() as c:
+            c.sendall(json.dumps(calls).encode() + b"\n")
+            r = {x["id"]: x for x in c.recv_json()}
+        self.assertEqual(r[1]["error"]["code"], -32004, r[1])
+        self.assertEqual(r[1]["error"]["data"]["errno"], "EROFS", r[1])
+        self.assertIn("nothing was changed", r[1]["error"]["message"])
+        self.assertEqual(r[2].get("result"), {}, r[2])
+        self.assertEqual(r[3]["error"]["code"], -32001, r[3])
+        self.assertEqual([b["name"] for b in r[4]["result"]["bridges"]], ["br0"])
+        with open(conf) as f:
+            self.assertEqual([b["name"] for b in json.load(f)["bridges"]], ["br0"])
+        # Writable again: the next change saves the whole configuration.
+        umount()
+        d.vsctl("add-br", "br2")
+        with open(conf) as f:
+            self.assertEqual(sorted(b["name"] for b in json.load(f)["bridges"]),
+                             ["br0", "br2"])
