@@ -844,15 +844,25 @@ ethdev_dev_set_mtu(struct ethdev_dev *dev, unsigned mtu, char *err)
         if (rte_eth_dev_info_get(dev->dp.port_id, &info)) {
             memset(&info, 0, sizeof info);
         }
+        /* What rte_eth_dev_set_mtu() checks: max_mtu, and the MTU plus the
+         * device's L2 overhead against max_rx_pktlen (net_tap, for one,
+         * says 65535 but receives frames of 1522 bytes at most). */
+        unsigned overhead = info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu
+                            ? info.max_rx_pktlen - info.max_mtu
+                            : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+        unsigned max = info.max_mtu;
+        if (info.max_rx_pktlen >= overhead && info.max_rx_pktlen - overhead < max) {
+            max = info.max_rx_pktlen - overhead;
+        }
         /* A device without an MTU to set (net_pcap, net_null, net_ring...)
          * takes any frame its range allows; the datapath bounds what we
          * send to it. */
-        if (rc == -ENOTSUP && mtu >= info.min_mtu && mtu <= info.max_mtu) {
+        if (rc == -ENOTSUP && mtu >= info.min_mtu && mtu <= max) {
             return 0;
         }
         return port_fail(err, dpdk_errno(rc), "port \"%s\": device %s cannot take "
                          "mtu=%u (its range: %u-%u): %s", dev->name, dev->devname, mtu,
-                         info.min_mtu, info.max_mtu, dpdk_strerror(rc));
+                         info.min_mtu, max, dpdk_strerror(rc));
     }
     return 0;
 }
