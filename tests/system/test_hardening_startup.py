@@ -132,6 +132,7 @@ class StartupTest(VsTestCase):
         d.vsctl("add-br", "br0")
         d2 = Daemon()
         self._tmpdirs.append(d2.workdir)
+        self.addCleanup(remove_dpdk_leftovers, eal_prefix(d2.rundir))
         cmd = d2.command(detach=False)
         cmd[cmd.index("--statedir") + 1] = d.statedir
         status, out = self.run_fg(cmd)
