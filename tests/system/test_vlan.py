@@ -35,8 +35,11 @@ learning and flooding, MTU up to 9000 with counted drops.
                              between two mtu=9000 frontends, packets and bytes
                              exact on both sides; dropped and counted
                              (tx_dropped_mtu) toward an mtu=1500 port
-  test_e_tagged_on_access    raw frames sent by the kernel into an access port
-                             (net_tap in a namespace): tagged ones are dropped
+  test_e_tagged_on_access    mtu= changes in place on a net_tap port (the
+                             kernel interface follows) and 1600 is refused
+                             with the device's range; then raw frames sent by
+                             the kernel into an access port (net_tap in a
+                             namespace): tagged ones are dropped
                              as rx_dropped_vlan, 802.1ad ones as
                              rx_dropped_qinq, priority-tagged and untagged ones
                              pass; the same into a trunk that does not carry
@@ -525,6 +528,21 @@ class VlanTest(VsTestCase):
                 "devargs=net_tap0,iface=%s" % acc, "vlan=20")
         d.vsctl("add-port", "br0", "trk", "type=dpdk",
                 "devargs=net_tap1,iface=%s" % trk, "trunks=10,20")
+        # mtu changes in place on a running device (rte_eth_dev_set_mtu: the
+        # kernel side follows), and what the device cannot take is refused
+        # with nothing changed.
+        d.vsctl("set-port", "acc", "mtu=1400")
+        self.assertIn('"mtu":1400', ip(None, "-j", "link", "show", "dev", acc).stdout)
+        self.assertEqual(d.vsctl_json("port-show", "acc")["options"],
+                         {"devargs": "net_tap0,iface=%s" % acc, "vlan": "20", "mtu": "1400"})
+        rc, out, err = d.vsctl("set-port", "acc", "mtu=1600", check=False)
+        self.assertEqual((rc, out, err), (1, "", 'vsctl: port "acc": device net_tap0 '
+                                          'cannot take mtu=1600 (its range: 46-1504): '
+                                          'Invalid argument\n'))
+        self.assertIn('"mtu":1400', ip(None, "-j", "link", "show", "dev", acc).stdout)
+        self.assertEqual(d.vsctl_json("port-show", "acc")["options"],
+                         {"devargs": "net_tap0,iface=%s" % acc, "vlan": "20", "mtu": "1400"})
+        self.assertEqual(d.port_state("acc"), "up")
         for i in (acc, trk):
             self.into_netns(i, ns)
 
