@@ -4,7 +4,8 @@ learning and flooding, MTU up to 9000 with counted drops.
   test_a_bad_values          vlan=0, vlan=4095, trunks=abc, trunks=5-3,
                              vlan= with trunks=, mtu=67, mtu=9001: vsctl exits
                              1 with a message naming the cause; nothing
-                             changes (options, ports, conf.json)
+                             changes (options, ports, conf.json); the
+                             extremes are taken and survive a restart
   test_b_two_vlans           four frontends, vlan=10 on two ports and vlan=20
                              on two: broadcast and unicast stay in their VLAN
                              (exact counts on every port and frontend);
@@ -220,7 +221,12 @@ class VlanTest(VsTestCase):
                 "mtu=9000")
         self.assertEqual(d.vsctl_json("port-show", "dflt")["options"],
                          {"trunks": "0-4094", "native-vlan": "4094", "mtu": "9000"})
-        self.assertTrue(d.running())
+        # A restart restores them.
+        opts["dflt"] = {"trunks": "0-4094", "native-vlan": "4094", "mtu": "9000"}
+        d.stop()
+        d.start()
+        self.assertEqual({p: d.vsctl_json("port-show", p)["options"] for p in opts}, opts)
+        self.assertEqual({p: d.port_state(p) for p in opts}, dict.fromkeys(opts, "down"))
 
     def test_b_two_vlans(self):
         ports = ("vhu0", "vhu1", "vhu2", "vhu3")
