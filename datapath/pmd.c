@@ -115,8 +115,9 @@ pmd_vlan_push(struct rte_mbuf *m, uint16_t vlan)
 }
 
 /* Returns 'm' with a tag for 'vlan' ('tag') or without one: 'm' itself,
- * changed, if 'in_place', else a changed copy ('m' untouched).  NULL if no
- * mbuf could be had (nothing changed). */
+ * changed, if 'in_place' (and, for a push, 'm' has the headroom), else a
+ * changed copy ('m' untouched).  NULL if no mbuf could be had (nothing
+ * changed). */
 static inline struct rte_mbuf *
 pmd_vlan_convert(struct pmd *pmd, struct rte_mbuf *m, bool in_place, bool tag,
                  uint16_t vlan)
@@ -134,8 +135,10 @@ pmd_vlan_convert(struct pmd *pmd, struct rte_mbuf *m, bool in_place, bool tag,
     } else if (unlikely(!pmd_vlan_push(c, vlan))) {
         if (c != m) {
             rte_pktmbuf_free(c);
+            return NULL;
         }
-        return NULL;
+        /* No headroom in 'm' itself: a copy has RTE_PKTMBUF_HEADROOM. */
+        return pmd_vlan_convert(pmd, m, false, tag, vlan);
     }
     return c;
 }

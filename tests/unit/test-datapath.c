@@ -43,6 +43,9 @@
  *                              flood and unicast, payload == MTU passes (the
  *                              tag does not count)
  *   test_fdb_two_vlans         one MAC learned in two VLANs on two ports
+ *   test_vlan_push_no_headroom a frame without headroom that must leave
+ *                              tagged is pushed into a copy (it used to be
+ *                              dropped as tx_dropped_no_mbuf)
  *
  * EAL is initialised once in main() (no hugepages, no PCI, no shared files,
  * lcores 0 and 1: the PMD runs on lcore 1); the suite runs with CK_NOFORK
@@ -1013,6 +1016,37 @@ START_TEST(test_fdb_two_vlans)
 }
 END_TEST
 
+START_TEST(test_vlan_push_no_headroom)
+{
+    static const uint16_t t_vlans[] = { 10 };
+    struct fake_port *a = port_add(0, "a"), *t = port_add(1, "t");
+    struct fake_port *all[] = { a, t };
+    port_l2(a, 10, 0, NULL, 0, 1500);
+    port_l2(t, 0, 0, t_vlans, 1, 1500);
+    unsigned start = pool_in_use();
+    uint8_t in[256], out[256];
+
+    /* A frame with no headroom (its data at the start of the buffer) that
+     * must leave tagged: pushed into a copy, not dropped as "no mbuf". */
+    size_t n_in = frame_bytes(in, &MAC_BCAST, &MAC_A, NULL, 0, 60, 40);
+    size_t n_out = frame_bytes(out, &MAC_BCAST, &MAC_A, (const uint16_t[][2]) { { 0x8100, 10 } },
+                               1, 60, 40);
+    struct rte_mbuf *m = rte_pktmbuf_alloc(T.mp);
+    ck_assert_ptr_nonnull(m);
+    m->data_off = 0;
+    memcpy(rte_pktmbuf_append(m, (uint16_t) n_in), in, n_in);
+    ck_assert_uint_eq(rte_pktmbuf_headroom(m), 0);
+    inject(a, m);
+    struct rte_mbuf *got = take_tx(t);
+    ck_assert_ptr_ne(got, m);
+    assert_frame("pushed without headroom", got, out, n_out);
+    rte_pktmbuf_free(got);
+    ck_assert_uint_eq(drops(t, DP_DROP_TX_NO_MBUF), 0);
+    assert_idle(all, 2);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
 static Suite *
 datapath_suite(void)
 {
@@ -1032,6 +1066,7 @@ datapath_suite(void)
     tcase_add_test(tc, test_vlan_flood_cow_chained);
     tcase_add_test(tc, test_mtu);
     tcase_add_test(tc, test_fdb_two_vlans);
+    tcase_add_test(tc, test_vlan_push_no_headroom);
     suite_add_tcase(s, tc);
     return s;
 }
