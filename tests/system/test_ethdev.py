@@ -48,12 +48,11 @@ stopped (their cleanups are registered before it is created).
 import itertools
 import json
 import os
-import queue
 import struct
 import subprocess
 import threading
 
-from vstest import VsTestCase, wait_until
+from vstest import Lines, VsTestCase, wait_until
 
 TIMEOUT = 60
 E_MAC = "02:00:00:00:00:0e"          # the icmpecho frontend
@@ -133,40 +132,6 @@ def read_pcap(path):
         frames.append(data[off + 16:off + 16 + incl])
         off += 16 + incl
     return frames
-
-
-class Lines:
-    """Collects a stream's lines on a thread."""
-
-    def __init__(self, stream):
-        self.q = queue.Queue()
-        self.seen = []
-        threading.Thread(target=self._run, args=(stream,), daemon=True).start()
-
-    def _run(self, stream):
-        for line in stream:
-            self.q.put(line.rstrip("\n"))
-        self.q.put(None)
-
-    def wait_for(self, pred, timeout, what):
-        """Returns the first line (from now on) for which pred is true."""
-        found = {}
-
-        def check():
-            while True:
-                try:
-                    line = self.q.get_nowait()
-                except queue.Empty:
-                    return False
-                if line is None:
-                    raise AssertionError("stream ended waiting for %s; saw %r"
-                                         % (what, self.seen))
-                self.seen.append(line)
-                if pred(line):
-                    found["line"] = line
-                    return True
-        wait_until(check, timeout, lambda: "%s; saw %r" % (what, self.seen))
-        return found["line"]
 
 
 class EthdevTest(VsTestCase):

@@ -9,49 +9,12 @@ switch.
 """
 
 import json
-import queue
 import subprocess
-import threading
 
-from vstest import VsTestCase, wait_until
+from vstest import Lines, VsTestCase, wait_until
 
 A_MAC = "02:00:00:00:00:0a"
 TIMEOUT = 60
-
-
-class Lines:
-    """Collects a stream's lines on a thread."""
-
-    def __init__(self, stream):
-        self.q = queue.Queue()
-        self.seen = []
-        t = threading.Thread(target=self._run, args=(stream,), daemon=True)
-        t.start()
-
-    def _run(self, stream):
-        for line in stream:
-            self.q.put(line.rstrip("\n"))
-        self.q.put(None)
-
-    def wait_for(self, pred, timeout, what):
-        """Returns the first line (from now on) for which pred is true."""
-        result = {}
-
-        def check():
-            while True:
-                try:
-                    line = self.q.get_nowait()
-                except queue.Empty:
-                    return False
-                if line is None:
-                    raise AssertionError("stream ended waiting for %s; saw %r"
-                                         % (what, self.seen))
-                self.seen.append(line)
-                if pred(line):
-                    result["line"] = line
-                    return True
-        wait_until(check, timeout, lambda: "%s; saw %r" % (what, self.seen))
-        return result["line"]
 
 
 class EventsTest(VsTestCase):

@@ -26,6 +26,7 @@ import glob
 import itertools
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -1046,6 +1047,41 @@ class VsTestCase(unittest.TestCase):
         t = self.frontend(d.vhost_sock(port), mac, name=name, **kw)
         d.wait_port_state(port, "up", timeout)
         return t
+
+
+class Lines:
+    """Collects a stream's lines on a thread."""
+
+    def __init__(self, stream):
+        self.q = queue.Queue()
+        self.seen = []
+        t = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        t.start()
+
+    def _run(self, stream):
+        for line in stream:
+            self.q.put(line.rstrip("\n"))
+        self.q.put(None)
+
+    def wait_for(self, pred, timeout, what):
+        """Returns the first line (from now on) for which pred is true."""
+        result = {}
+
+        def check():
+            while True:
+                try:
+                    line = self.q.get_nowait()
+                except queue.Empty:
+                    return False
+                if line is None:
+                    raise AssertionError("stream ended waiting for %s; saw %r"
+                                         % (what, self.seen))
+                self.seen.append(line)
+                if pred(line):
+                    result["line"] = line
+                    return True
+        wait_until(check, timeout, lambda: "%s; saw %r" % (what, self.seen))
+        return result["line"]
 
 
 def add_bridge(d, ports=("vhu0", "vhu1"), bridge="br0", options=()):
