@@ -505,6 +505,7 @@ enum lex_state {
     LEX_OUT,        /* Between tokens, outside any string. */
     LEX_STRING,     /* Inside a string. */
     LEX_ESCAPE,     /* Just after a backslash inside a string. */
+    LEX_FRACTION,   /* Just after a number's '.': a digit must follow. */
 };
 
 struct rpc_decoder {
@@ -520,6 +521,7 @@ struct rpc_decoder {
     unsigned char utf8_lo;      /* Range allowed for the next continuation */
     unsigned char utf8_hi;      /* byte (narrower after E0, ED, F0, F4). */
     uint64_t offset;            /* Bytes checked so far, for messages. */
+    unsigned char prev;         /* Previous byte outside strings. */
 };
 
 struct rpc_decoder *
@@ -639,7 +641,29 @@ lex_check(struct rpc_decoder *dec, const char *buf, size_t len)
         }
 
         switch (dec->lex) {
+        case LEX_FRACTION:
+            if (c < '0' || c > '9') {
+                snprintf(dec->errmsg, sizeof dec->errmsg,
+                         "invalid number: '.' not followed by a digit at byte "
+                         "%"PRIu64, pos);
+                return i;
+            }
+            dec->lex = LEX_OUT;
+            break;
         case LEX_OUT:
+            /* json_tokener takes "1.", "1.e5", "-.5" and "+1", and hands
+             * them back verbatim when the value is printed again: refuse
+             * them here, so that every id we echo is JSON. */
+            if ((c == '.' && (dec->prev < '0' || dec->prev > '9'))
+                || (c == '+' && dec->prev != 'e' && dec->prev != 'E')) {
+                snprintf(dec->errmsg, sizeof dec->errmsg,
+                         "invalid number: unexpected '%c' at byte %"PRIu64, c, pos);
+                return i;
+            }
+            if (c == '.') {
+                dec->lex = LEX_FRACTION;
+            }
+            dec->prev = c;
             if (!json_byte_outside_string(c)) {
                 snprintf(dec->errmsg, sizeof dec->errmsg,
                          c >= 0x20 && c < 0x7f

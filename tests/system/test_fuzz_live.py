@@ -166,7 +166,11 @@ class LiveFuzzTest(VsTestCase):
             for line in buf.split(b"\n"):
                 if not line:
                     continue
-                msg = json.loads(line)      # The server only sends valid JSON.
+                try:
+                    msg = json.loads(line)  # The server only sends valid JSON.
+                except ValueError as e:
+                    raise AssertionError("invalid JSON from the server (%s): %r (seed %d)"
+                                         % (e, line[:2000], seed))
                 for r in (msg if isinstance(msg, list) else [msg]):
                     self.assertEqual(r.get("jsonrpc"), "2.0", r)
                     self.assertTrue(("result" in r) != ("error" in r), r)

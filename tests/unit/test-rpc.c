@@ -231,6 +231,8 @@ START_TEST(test_decoder_invalid_json)
         "{\"a\":}", "{\"a\" 1}", "[1,,2]", "[1,2,]", "hello", "{'a':1}",
         "[NaN]", "[-Infinity]", "/* c */{}", "[\"tab\there\"]", "[01]",
         "{\"a\":1}}", "[\"\\x\"]", "{\"a\":1}\0{}", "[tRue]",
+        /* Numbers json_tokener takes and would print back as they are: */
+        "[1.]", "[1.e5]", "[-.5]", "[+1]", "{\"id\":2.}",
     };
     struct collect c = { .n = 0 };
 
