@@ -134,9 +134,9 @@ def read_pcap(path):
     return frames
 
 
-class EthdevTest(VsTestCase):
-
-    # -- kernel side -------------------------------------------------------
+class KernelPeers:
+    """Mixin for VsTestCase: network namespaces and kernel interface names
+    that are removed at teardown (also used by test_vlan.py)."""
 
     def netns(self):
         """A fresh network namespace with IPv6 disabled, deleted at
@@ -159,6 +159,11 @@ class EthdevTest(VsTestCase):
                 ip(None, "link", "del", "dev", name, check=False)
         self.addCleanup(remove)
         return name
+
+
+class EthdevTest(KernelPeers, VsTestCase):
+
+    # -- kernel side -------------------------------------------------------
 
     @staticmethod
     def quiet(ifname):

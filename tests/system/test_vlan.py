@@ -57,7 +57,7 @@ import os
 import re
 import struct
 
-from test_ethdev import conf_json, ip, kstats, link_exists, sh, uniq
+from test_ethdev import KernelPeers, conf_json, ip, kstats, link_exists, sh
 from vstest import VsTestCase, delta, wait_until
 
 TIMEOUT = 60
@@ -88,26 +88,9 @@ def kernel_has_vlan(ns, parent):
     return True
 
 
-class VlanTest(VsTestCase):
+class VlanTest(KernelPeers, VsTestCase):
 
     # -- kernel side (as in test_ethdev.py) ---------------------------------
-
-    def netns(self):
-        ns = uniq("vstest-ns")
-        sh("ip", "netns", "add", ns)
-        self.addCleanup(sh, "ip", "netns", "del", ns, check=False)
-        sh("ip", "netns", "exec", ns, "sysctl", "-qw",
-           "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-        return ns
-
-    def ifname(self, prefix="vst"):
-        name = uniq(prefix)
-
-        def remove():
-            if link_exists(name):
-                ip(None, "link", "del", "dev", name, check=False)
-        self.addCleanup(remove)
-        return name
 
     @staticmethod
     def into_netns(ifname, ns):
