@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/vlog.h"
+#include "vswitchd/metrics.h"
 
 #define DEFAULT_RUNDIR   "/run/vswitch"
 #define DEFAULT_STATEDIR "/var/lib/vswitch"
@@ -19,6 +20,7 @@ enum {
     OPT_PMD_CORES, OPT_MBUFS, OPT_NO_HUGE, OPT_HUGE, OPT_LOG_LEVEL,
     OPT_DETACH, OPT_PIDFILE, OPT_VERSION, OPT_VHOST_SOCK_GROUP,
     OPT_CTL_SOCKET_GROUP,
+    OPT_METRICS_ADDR,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +37,7 @@ static const struct option long_options[] = {
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "vhost-sock-group", required_argument, NULL, OPT_VHOST_SOCK_GROUP },
     { "ctl-socket-group", required_argument, NULL, OPT_CTL_SOCKET_GROUP },
+    { "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -60,6 +63,9 @@ options_usage(const char *prog)
            "  --log-level LVL       err, warn, info (default) or debug\n"
            "  --detach              run in the background; returns once ready\n"
            "  --pidfile FILE        write the daemon's pid to FILE\n"
+           "  --metrics-addr HOST:PORT\n"
+           "                        serve Prometheus metrics at http://HOST:PORT/metrics\n"
+           "                        (e.g. 127.0.0.1:9100, [::1]:9100, :9100; default off)\n"
            "  --version, -h/--help\n",
            prog, DEFAULT_RUNDIR, DEFAULT_STATEDIR, DEFAULT_STATEDIR, DEFAULT_MBUFS);
 }
@@ -235,6 +241,16 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
             err2 = copy_path(o->ctl_socket_group, sizeof o->ctl_socket_group, optarg,
                              err, errlen, "--ctl-socket-group");
             break;
+        case OPT_METRICS_ADDR: {
+            char host[METRICS_HOST_MAX], why[256];
+            uint16_t port;
+            if (metrics_parse_addr(optarg, host, &port, why, sizeof why)) {
+                return fail(err, errlen, "--metrics-addr: %s", why);
+            }
+            err2 = copy_path(o->metrics_addr, sizeof o->metrics_addr, optarg, err, errlen,
+                             "--metrics-addr");
+            break;
+        }
         case OPT_VERSION:
             o->version = true;
             break;
