@@ -76,9 +76,18 @@ class TelemetryClient:
     per command."""
 
     def __init__(self, path, timeout=TIMEOUT):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        # DPDK listens with a backlog of 1 and accepts one client at a
+        # time: a connect racing another one gets EAGAIN, try again.
+        def connect():
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect(path)
+                return True
+            except BlockingIOError:
+                self.sock.close()
+                return False
+        wait_until(connect, timeout, "connection to " + path)
         info = json.loads(self.sock.recv(65536).decode())
         self.max_len = info["max_output_len"]
 
