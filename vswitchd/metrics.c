@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,39 +95,15 @@ metrics_parse_addr(const char *addr, char *host, uint16_t *port, char *err,
     return 0;
 }
 
-int
-metrics_listen(const char *addr, char *err, size_t errlen)
+/* Returns a socket listening on the first address of 'res' that takes it,
+ * or the negative errno of the last failure.  'wildcard': IPv6 sockets
+ * take IPv4 too. */
+static int
+listen_first(const struct addrinfo *res, bool wildcard)
 {
-    char host[METRICS_HOST_MAX], service[8];
-    uint16_t port;
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC,
-        .ai_socktype = SOCK_STREAM,
-        .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG,
-    }, *res;
-    int rc = metrics_parse_addr(addr, host, &port, err, errlen);
+    int rc = -EADDRNOTAVAIL;
 
-    if (rc) {
-        return rc;
-    }
-    snprintf(service, sizeof service, "%u", port);
-    if (!host[0]) {
-        /* Every address: IPv6 with IPv4 mapped, or IPv4 alone. */
-        hints.ai_family = AF_INET6;
-        hints.ai_flags &= ~AI_ADDRCONFIG;
-    }
-    int gai = getaddrinfo(host[0] ? host : NULL, service, &hints, &res);
-    if (gai && !host[0]) {
-        hints.ai_family = AF_INET;
-        gai = getaddrinfo(NULL, service, &hints, &res);
-    }
-    if (gai) {
-        snprintf(err, errlen, "\"%s\": cannot resolve \"%s\": %s", addr, host,
-                 gai_strerror(gai));
-        return -EINVAL;
-    }
-    rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                         ai->ai_protocol);
         if (fd < 0) {
@@ -135,17 +112,60 @@ metrics_listen(const char *addr, char *err, size_t errlen)
         }
         int one = 1, zero = 0;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (ai->ai_family == AF_INET6 && !host[0]) {
+        if (ai->ai_family == AF_INET6 && wildcard) {
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
         }
         if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 64)) {
-            freeaddrinfo(res);
             return fd;
         }
         rc = -errno;
         close(fd);
     }
-    freeaddrinfo(res);
+    return rc;
+}
+
+int
+metrics_listen(const char *addr, char *err, size_t errlen)
+{
+    char host[METRICS_HOST_MAX], service[8];
+    uint16_t port;
+    struct addrinfo hints = {
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+    }, *res;
+    int rc = metrics_parse_addr(addr, host, &port, err, errlen);
+
+    if (rc) {
+        return rc;
+    }
+    snprintf(service, sizeof service, "%u", port);
+    if (!host[0]) {
+        /* Every address: IPv6 with IPv4 mapped, or IPv4 alone where the
+         * kernel has no IPv6. */
+        static const int families[] = { AF_INET6, AF_INET };
+        rc = -EAFNOSUPPORT;
+        for (size_t i = 0; i < 2 && rc == -EAFNOSUPPORT; i++) {
+            hints.ai_family = families[i];
+            if (!getaddrinfo(NULL, service, &hints, &res)) {
+                rc = listen_first(res, true);
+                freeaddrinfo(res);
+            }
+        }
+    } else {
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_flags |= AI_ADDRCONFIG;
+        int gai = getaddrinfo(host, service, &hints, &res);
+        if (gai) {
+            snprintf(err, errlen, "\"%s\": cannot resolve \"%s\": %s", addr, host,
+                     gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+            return -EINVAL;
+        }
+        rc = listen_first(res, false);
+        freeaddrinfo(res);
+    }
+    if (rc >= 0) {
+        return rc;
+    }
     snprintf(err, errlen, "cannot listen on %s: %s%s", addr, strerror(-rc),
              rc == -EADDRINUSE ? " (another process uses that port: choose "
              "another one)" : "");

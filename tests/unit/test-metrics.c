@@ -167,6 +167,15 @@ START_TEST(test_listen)
     ck_assert_msg(fd >= 0, "%s", err);
     close(fd);
 
+    /* ":PORT" listens on every address: reachable over IPv4 loopback. */
+    snprintf(addr, sizeof addr, ":%u", ntohs(sin.sin_port));
+    fd = metrics_listen(addr, err, sizeof err);
+    ck_assert_msg(fd >= 0, "%s", err);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(c, (struct sockaddr *) &sin, sizeof sin), 0);
+    close(c);
+    close(fd);
+
     ck_assert_int_eq(metrics_listen("no-such-host.invalid:9100", err, sizeof err),
                      -EINVAL);
     ck_assert_msg(strstr(err, "cannot resolve"), "%s", err);
