@@ -15,6 +15,9 @@ report what `vsctl port-stats`, `pmd-stats-show` and `fdb-show` report.
                                exit 2 with a message; a port in use: exit 1
                                with a message; no listening socket without
                                the option
+  test_d_port_type_counters    a dpdk port's own counters (rx_missed, ...)
+                               as vswitch_port_<name>_total, for that port
+                               only; a deleted port leaves the page
 """
 
 import http.client
@@ -255,6 +258,31 @@ class MetricsTest(VsTestCase):
         # Off by default: the daemon listens on no TCP socket.
         d = self.daemon()
         self.assertEqual(listening_tcp_sockets(d.pid), 0)
+    def test_d_port_type_counters(self):
+        d, port = self.metrics_daemon()
+        add_bridge(d, ("vhu0",))
+        d.vsctl("add-port", "br0", "null0", "type=dpdk", "devargs=net_null0,no-rx=1")
+        stats = d.all_port_stats()
+        extra = ("rx_missed", "rx_nombuf", "rx_errors", "tx_errors", "tx_lock_contended")
+        for key in extra:
+            self.assertIn(key, stats["null0"])
+        fams, _ = scrape(port)
+        self.assertEqual(value(fams["vswitch_port_info"], bridge="br0", port="null0",
+                               type="dpdk"), 1)
+        for key in extra:
+            m = fams["vswitch_port_" + key]
+            self.assertEqual(m.type, "counter")
+            # Only the dpdk port has it.
+            self.assertEqual(samples(m), {frozenset({("bridge", "br0"),
+                                                     ("port", "null0")}): stats["null0"][key]})
+        d.vsctl("del-port", "null0")
+        fams, body = scrape(port)
+        self.assertNotIn("null0", body)
+        self.assertNotIn("vswitch_port_rx_missed", fams)
+        self.assertEqual(set(samples(fams["vswitch_port_info"])),
+                         {frozenset({("bridge", "br0"), ("port", "vhu0"),
+                                     ("type", "vhost-user")})})
+
 
 if __name__ == "__main__":
     unittest.main()

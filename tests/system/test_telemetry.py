@@ -12,7 +12,8 @@ vswitchd's telemetry socket /var/run/dpdk/vswitchd-HASH/dpdk_telemetry.v2
                                 exact counts sent
   test_b_socket_and_errors      the documented socket path; commands with
                                 bad parameters answer null; the command
-                                list and help
+                                list and help; a dpdk port's own counters;
+                                deleted ports disappear
   test_c_requests_under_churn   several telemetry clients querying while
                                 ports are added and removed: every answer
                                 well-formed, the daemon unharmed
@@ -181,8 +182,15 @@ class TelemetryTest(VsTestCase):
             self.assertIn(cmd, answers[9])
         self.assertIn("port name", answers[10]["/vswitch/port"])
 
+        # A dpdk port's own counters are there too, as in port-stats.
+        d.vsctl("add-port", "br0", "null0", "type=dpdk", "devargs=net_null0,no-rx=1")
+        (null0,) = telemetry_py(d, "/vswitch/port,null0")
+        self.assertEqual(null0, dict(d.port_stats("null0"), bridge="br0", type="dpdk"))
+        self.assertIn("rx_missed", null0)
+
         # A deleted port is gone from telemetry at once.
         d.vsctl("del-port", "vhu0")
+        d.vsctl("del-port", "null0")
         self.assertEqual(telemetry_py(d, "/vswitch/ports", "/vswitch/port,vhu0"),
                          [[], None])
 
