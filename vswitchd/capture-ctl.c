@@ -33,6 +33,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <rte_eal.h>
 #include <rte_mbuf.h>
 #include <rte_pdump.h>
 #include <rte_version.h>
@@ -670,7 +671,16 @@ capture_ctl_create(struct datapath *dp, struct event_base *base,
      * through this; see Documentation/howto-capture.md for when it can
      * attach at all. */
     if (rte_pdump_init() == 0) {
+        const char *dir = rte_eal_get_runtime_dir();
+        const char *prefix = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
         ctl->pdump = true;
+        if (rte_eal_has_hugepages()) {
+            VLOG_INFO("dpdk-dumpcap --file-prefix=%s can capture on dpdk ports "
+                      "if vswitchd was started with -- --huge-unlink=never", prefix);
+        } else {
+            VLOG_INFO("dpdk-dumpcap cannot attach without hugepages (EAL file "
+                      "prefix %s); vsctl capture works on every port", prefix);
+        }
     } else {
         VLOG_WARN("rte_pdump_init failed: dpdk-dumpcap will not work");
     }

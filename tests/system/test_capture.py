@@ -19,7 +19,9 @@ and that the switch delivered every packet (capture never drops traffic).
   test_d_stop               Ctrl-C (SIGINT) stops cleanly: the file is complete
                             and the daemon has no capture left; a reader that
                             goes away (EPIPE) stops it too
-  test_e_port_deleted       del-port ends a capture (file and stdout)
+  test_e_port_deleted       set-port re-creating the port keeps the capture;
+                            packets dropped on tx are not captured; del-port
+                            ends a capture (file and stdout)
   test_f_bad_arguments      unknown port, bad direction, snaplen 0, a second
                             capture of a busy port: messages, exit statuses,
                             JSON-RPC error codes
@@ -311,26 +313,46 @@ class CaptureTest(VsTestCase):
         send_and_verify(self.d, self.a, "vhu0", self.b, "vhu1", bursts=1)
 
     def test_e_port_deleted(self):
-        """Deleting the port ends its captures: vsctl gets capture.end with
-        reason "port deleted", the file is complete."""
+        """A port re-created by set-port stays captured; what the port does
+        not send (link down) is not captured; deleting the port ends its
+        capture: vsctl gets capture.end with reason "port deleted", and the
+        file (or stdout stream) is complete."""
         f = os.path.join(self.tmp, "del.pcapng")
         p, err = self.capture("vhu1", "--direction", "tx", "-w", f)
-        p2, _ = self.capture("vhu0", "--direction", "rx",
-                                "-w", "-", stdout=subprocess.PIPE)
+        p2, _ = self.capture("vhu0", "--direction", "rx", "-w", "-",
+                             stdout=subprocess.PIPE)
         send_and_verify(self.d, self.a, "vhu0", self.b, "vhu1", bursts=1)
         wait_until(lambda: sorted(c["packets"] for c in self.captures()) == [32, 32],
                    TIMEOUT, "32 packets in each capture")
+
+        # queues= re-creates vhu1 (its frontend is disconnected): the
+        # capture follows the new port.
+        self.d.vsctl("set-port", "vhu1", "queues=2")
+        wait_until(lambda: re.search(r"capture \d+: port vhu1 was re-created",
+                                     open(self.d.log).read()),
+                   TIMEOUT, "the capture to follow the re-created vhu1")
+        self.assertIsNone(p.poll())
+        s0 = self.d.all_port_stats()
+        self.a.start_tx_first(1)
+        wait_until(lambda: delta(self.d.all_port_stats(), s0, "vhu1",
+                                 "tx_dropped_link_down") == 32,
+                   TIMEOUT, "32 packets dropped on vhu1 (no frontend)")
+        wait_until(lambda: sorted((c["port"], c["packets"]) for c in self.captures())
+                   == [("vhu0", 64), ("vhu1", 32)], TIMEOUT,
+                   "vhu0 rx 64, vhu1 tx still 32 (nothing sent)")
+
         self.d.vsctl("del-port", "vhu1")
         self.assertEqual(self.wait_exit(p, "del-port"), 0)
-        err.wait_for(lambda l: "ended (port deleted): 32 packets" in l, 10, "summary")
+        err.wait_for(lambda l: "ended (port deleted): 32 packets, 0 dropped" in l,
+                     10, "summary")
         self.check_packets(f, 32, A_MAC, B_MAC, 2, port="vhu1")
         self.assertEqual([c["port"] for c in self.captures()], ["vhu0"])
         self.d.vsctl("del-port", "vhu0")
         data = p2.stdout.read()
         self.assertEqual(self.wait_exit(p2, "del-port"), 0)
-        self.assertEqual(len(tcpdump_read(data)), 32)
+        self.assertEqual(len(tcpdump_read(data)), 64)
         _, epbs, stats = pcapng_read(data)
-        self.assertEqual((len(epbs), stats), (32, [{"recv": 32, "drop": 0}]))
+        self.assertEqual((len(epbs), stats), (64, [{"recv": 64, "drop": 0}]))
         self.assertEqual(self.captures(), [])
 
     def test_f_bad_arguments(self):
