@@ -32,16 +32,13 @@
 
 #include "lib/table.h"
 #include "lib/rpc.h"
+#include "ctl/vsctl.h"
 
 #ifndef VSWITCH_VERSION
 #define VSWITCH_VERSION "0.1.0"
 #endif
 
 #define OVS_UNUSED __attribute__((unused))
-
-#define VSCTL_EXIT_OK      0    /* Success. */
-#define VSCTL_EXIT_ERROR   1    /* The daemon returned a JSON-RPC error. */
-#define VSCTL_EXIT_FAILURE 2    /* Usage error, or daemon not reachable. */
 
 /* client_call() result for a "not found" error the caller handles itself. */
 #define VSCTL_NOT_FOUND   (-1)
@@ -53,36 +50,6 @@
 #define VSCTL_MAX_RESPONSE (64u * 1024 * 1024)
 
 #define JSON_PRETTY  (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
-#define JSON_COMPACT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-enum vsctl_format {
-    VSCTL_FORMAT_TABLE,
-    VSCTL_FORMAT_JSON,
-};
-
-/* The parsed command line. */
-struct vsctl_options {
-    char *socket;               /* Control socket path (owned). */
-    enum vsctl_format format;
-    double timeout;             /* Seconds; 0 = wait forever. */
-};
-
-/* A connection to vswitchd. */
-struct vsctl_client {
-    const char *path;
-    int fd;                     /* -1 until connected. */
-    struct rpc_decoder *decoder;
-    struct json_object *queue;  /* Decoded, not yet examined messages. */
-    int next_id;
-    double timeout;             /* --timeout, for messages. */
-    int64_t deadline;           /* CLOCK_MONOTONIC ms; -1 = never. */
-};
-
-/* Everything a command handler needs. */
-struct vsctl_ctx {
-    const struct vsctl_options *opts;
-    struct vsctl_client client;
-};
 
 /* Table-format output of a method's result. */
 typedef void vsctl_printer(struct json_object *result);
@@ -387,7 +354,7 @@ client_call(struct vsctl_client *c, const char *method,
 
 /* client_call() on 'ctx''s client, where every error is fatal to the
  * command. */
-static int
+int
 vsctl_call(struct vsctl_ctx *ctx, const char *method, struct json_object *params,
            struct json_object **result)
 {
@@ -1058,6 +1025,10 @@ static const struct vsctl_command vsctl_commands[] = {
     { "pmd-rxq-rebalance", "", "re-assign rx queues to PMD threads by "
       "measured load",
       0, 0, "pmd.rxq_rebalance", NULL, print_pmd_rebalance, NULL },
+    { "capture", "PORT [--direction rx|tx|both] [--count N] [--snaplen N] -w FILE|-",
+      "write the packets PORT receives and sends to pcapng FILE (- for stdout) "
+      "until N packets, Ctrl-C or the port's removal",
+      1, -1, NULL, NULL, NULL, vsctl_capture },
     { "monitor", "", "print events (ports added/removed, frontends "
       "(dis)connecting) as they happen",
       0, 0, NULL, NULL, NULL, cmd_monitor },

@@ -105,7 +105,9 @@ struct dp_port_ops {
 
     /* Sends 'n' packets on behalf of PMD 'pmd_id' and takes ownership of all
      * of them: what cannot be sent is freed and counted as a named drop in
-     * 'stats'; what is sent is counted in stats->tx_packets/tx_bytes.  Packets
+     * 'stats'; what is sent is counted in stats->tx_packets/tx_bytes.  What
+     * is sent is always the first k packets of 'pkts' (packet capture
+     * relies on it).  Packets
      * may be shared (refcnt > 1) and must not be modified.  Any number of
      * PMDs may call this concurrently: the port type serialises its tx queues
      * as it needs. */
@@ -177,6 +179,7 @@ dp_port_l2_tags(const struct dp_port_l2 *l2, uint16_t vlan)
 }
 
 struct fdb;
+struct capture;
 
 _Static_assert(DP_MAX_PORTS == 1 << DP_FDB_ID_PORT_BITS, "FDB ids pack port numbers");
 
@@ -191,6 +194,9 @@ struct dp_port {
     uint16_t n_rxq;
     char name[DP_NAME_MAX];
     struct dp_port_l2 l2;        /* Changed only while detached. */
+    /* Packet capture (capture.h): NULL unless one is active.  Stored by the
+     * main thread with release semantics; PMDs load it once per burst. */
+    struct capture *capture;
 
     /* Per-PMD counters, one cache line (or more) each. */
     struct dp_stats stats[DP_MAX_PMDS];

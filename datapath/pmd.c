@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "datapath/capture.h"
 #include "datapath/fdb.h"
 
 /* Sends the batch of port 'port_no' and empties it. */
@@ -39,8 +40,14 @@ pmd_flush_port(struct pmd *pmd, const struct dp_snapshot *snap, uint16_t port_no
     }
     struct dp_stats *st = &port->stats[pmd->id];
     uint64_t before = st->tx_packets;
+    struct rte_mbuf *cap_copies[DP_BURST];
+    struct capture *cap = capture_port_tx_copy(port, pmd->id, b->pkts, n, cap_copies);
     port->ops->tx(port, pmd->id, b->pkts, n, st);
     pmd->counters.tx_packets += st->tx_packets - before;
+    if (unlikely(cap != NULL)) {
+        capture_port_tx_sent(cap, pmd->id, cap_copies, n,
+                             (uint16_t) (st->tx_packets - before));
+    }
 }
 
 /* Flushes every non-empty batch. */
@@ -460,6 +467,7 @@ pmd_main(void *arg)
             uint64_t after;
             if (n) {
                 got += n;
+                capture_port_rx(port, pmd->id, rxq->qid, pkts, n);
                 pmd_switch(pmd, snap, port, pkts, n, now_ms);
                 after = rte_rdtsc();
                 __atomic_store_n(&rxq->load->cycles, rxq->load->cycles + (after - t),

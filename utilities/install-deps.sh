@@ -9,7 +9,8 @@ PKGS="build-essential cmake pkg-config git
       libevent-dev libjson-c-dev check libsubunit-dev
       iproute2 iputils-ping procps psmisc python3 util-linux
       clang libfuzzer-14-dev
-      python3-prometheus-client"
+      python3-prometheus-client
+      tcpdump"
 
 missing=""
 for p in $PKGS; do

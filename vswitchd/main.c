@@ -33,6 +33,7 @@
 #define VLOG_MODULE "vswitchd"
 #include "lib/vlog.h"
 #include "vswitchd/bridge.h"
+#include "vswitchd/capture-ctl.h"
 #include "vswitchd/config.h"
 #include "lib/fsutil.h"
 #include "vswitchd/methods.h"
@@ -76,6 +77,7 @@ struct vswitchd {
     struct event_base *base;
     struct rpc_dispatcher *dispatcher;
     struct rpc_server *server;
+    struct capture_ctl *capture;    /* Packet capture (port.capture). */
     struct methods_ctx methods;
     struct event *sigterm, *sigint, *ageing, *link_wake;
     bool run_requested;             /* Atomic: run the providers soon. */
@@ -615,6 +617,11 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         }
         VLOG_INFO("metrics at http://%s/metrics", o->metrics_addr);
     }
+    if ((rc = capture_ctl_create(vs->dp, vs->base, vs->server, vs->dispatcher,
+                                 &vs->capture))) {
+        VLOG_ERR("cannot set up packet capture: %s", strerror(-rc));
+        return rc;
+    }
 
     vs->sigterm = evsignal_new(vs->base, SIGTERM, on_signal, vs);
     vs->sigint = evsignal_new(vs->base, SIGINT, on_signal, vs);
@@ -646,6 +653,7 @@ vswitchd_stop(struct vswitchd *vs)
     if (vs->metrics_fd >= 0) {
         close(vs->metrics_fd);
     }
+    capture_ctl_destroy(vs->capture);   /* Clients get their capture.end. */
     if (vs->server) {
         vs->methods.server = NULL;
         rpc_server_destroy(vs->server);

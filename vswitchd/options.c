@@ -300,6 +300,21 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
  * allow entry), which --no-pci would make impossible. */
 #define EAL_ALLOW_NOTHING "ffff:ff:1f.7"
 
+/* True if the extra EAL arguments choose a --huge-unlink mode themselves:
+ * "-- --huge-unlink=never" keeps the hugepage files, so that DPDK secondary
+ * processes (dpdk-dumpcap, dpdk-proc-info) can attach
+ * (Documentation/howto-capture.md). */
+static bool
+extra_sets_huge_unlink(const struct vswitchd_options *o)
+{
+    for (int i = 0; i < o->n_extra; i++) {
+        if (!strncmp(o->extra[i], "--huge-unlink", 13)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* True if the extra EAL arguments set a PCI device policy themselves
  * (-a/--allow, -b/--block or --no-pci); EAL refuses an allow list together
  * with a block list. */
@@ -388,14 +403,14 @@ options_eal_args(const struct vswitchd_options *o, bool use_huge, unsigned n_cpu
     err |= eal_push(ea, "--file-prefix=vswitchd-%08x", h);
     err |= eal_push(ea, "--lcores=%s", lcores);
     err |= eal_push(ea, "--main-lcore=0");
-    if (use_huge) {
+    if (use_huge && !extra_sets_huge_unlink(o)) {
         /* Unlink each hugepage file as soon as it is mapped, so that not even
          * a crash leaves <hugetlbfs>/<prefix>map_* files holding hugepages.
          * vhost-user does not need them: the backend maps the frontend's
          * memory, never the other way round.  What it costs: DPDK secondary
          * processes (dpdk-proc-info, ...) cannot attach to vswitchd. */
         err |= eal_push(ea, "--huge-unlink");
-    } else {
+    } else if (!use_huge) {
         /* Packet pool (~2.5 KiB per mbuf) plus room for hash tables etc. */
         unsigned mb = 256 + (unsigned) ((uint64_t) o->mbufs * 3 / 1024);
         err |= eal_push(ea, "--no-huge");
