@@ -244,6 +244,12 @@ class OffloadTest(VsTestCase):
         d, a, b, out_pcap, show_a, show_b = self.run_case()
         self.assertEqual(show_b["vhost"]["tx_offloads"], ["csum", "tso4", "tso6"])
         self.assertIn("TCP_LRO", self.b_rx_capa)
+        # vsctl's table format: the negotiated features on one line.
+        lines = [ln.strip() for ln in d.vsctl("port-show", "vhub")[1].splitlines()
+                 if ln.strip().startswith("features:")]
+        self.assertEqual(len(lines), 1, lines)
+        for f in ("guest_csum", "guest_tso4", "guest_tso6", "mrg_rxbuf"):
+            self.assertIn(" %s" % f, lines[0])
         frames, st = self.wait_received(d, b, out_pcap, len(self.frames))
         self.assertEqual(st.get("tx_dropped_offload", 0), 0)
         for fr, (v6, sport, payload) in zip(frames, self.inputs):
