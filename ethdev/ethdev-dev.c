@@ -844,6 +844,17 @@ ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *o)
     json_object_object_add(o, "txq_size", json_object_new_int(dev->txq_size));
     json_object_object_add(o, "tx_queues_shared", json_object_new_boolean(shared));
     json_object_object_add(o, "mac", json_object_new_string(macs));
+    struct json_object *ol = json_object_new_array();
+    if (dev->dp.tx_offloads & DP_TX_CSUM) {
+        json_object_array_add(ol, json_object_new_string("csum"));
+    }
+    if (dev->dp.tx_offloads & DP_TX_TSO4) {
+        json_object_array_add(ol, json_object_new_string("tso4"));
+    }
+    if (dev->dp.tx_offloads & DP_TX_TSO6) {
+        json_object_array_add(ol, json_object_new_string("tso6"));
+    }
+    json_object_object_add(o, "tx_offloads", ol);   /* See offload.h. */
     if (__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)) {
         json_object_object_add(o, "removed", json_object_new_boolean(true));
     }
