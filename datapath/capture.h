@@ -139,4 +139,25 @@ capture_port_tx_sent(struct capture *cap, unsigned pmd_id,
     capture_tx_sent__(cap, pmd_id, copies, n, sent);
 }
 
+/* Sends 'pkts[0..n-1]' (n <= DP_BURST) on 'port' with its ops->tx on behalf
+ * of PMD 'pmd_id', counting in 'st', and captures what tx actually sent when
+ * a capture is attached to the port.  Takes ownership of the packets, as
+ * ops->tx does.  Every transmit of the data path goes through here (pmd.c
+ * and offload.c), so a capture sees the frames as they leave, after any
+ * software checksum or segmentation. */
+static inline void
+capture_port_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts,
+                uint16_t n, struct dp_stats *st)
+{
+    struct rte_mbuf *copies[DP_BURST];
+    uint64_t before = st->tx_packets;
+    struct capture *cap = capture_port_tx_copy(port, pmd_id, pkts, n, copies);
+
+    port->ops->tx(port, pmd_id, pkts, n, st);
+    if (unlikely(cap != NULL)) {
+        capture_port_tx_sent(cap, pmd_id, copies, n,
+                             (uint16_t) (st->tx_packets - before));
+    }
+}
+
 #endif
