@@ -46,25 +46,28 @@ _vsctl()
     local n=$((${#words[@]} - 1))     # index of the word being completed
     local _vsctl_bin=${words[0]} _vsctl_sock="" i=1 cmd="" cmdi=0
 
-    # Global options, up to the command.
+    # Global options, up to the command (or up to the word being completed,
+    # which may be an option's value).
     while ((i < n)); do
         case ${words[i]} in
-        --socket) _vsctl_sock=${words[i + 1]}; i=$((i + 2)) ;;
+        --socket | --format | --timeout)
+            ((i + 1 == n)) && break
+            [[ ${words[i]} == --socket ]] && _vsctl_sock=${words[i + 1]}
+            i=$((i + 2))
+            ;;
         --socket=*) _vsctl_sock=${words[i]#--socket=}; i=$((i + 1)) ;;
-        --format | --timeout) i=$((i + 2)) ;;
         -*) i=$((i + 1)) ;;
         *) cmd=${words[i]}; cmdi=$i; break ;;
         esac
     done
     if [[ -z $cmd ]]; then
-        if ((i > n)); then
-            return 0                        # completing an option's value
+        if ((i < n)); then
+            case ${words[i]} in         # the value of option words[i]
+            --socket) COMPREPLY=($(compgen -f -- "$cur")) ;;
+            --format) _vsctl_reply "$cur" table json ;;
+            esac
+            return 0
         fi
-        case ${words[n - 1]} in
-        --socket) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        --format) _vsctl_reply "$cur" table json; return 0 ;;
-        --timeout) return 0 ;;
-        esac
         if [[ $cur == -* ]]; then
             _vsctl_reply "$cur" --socket --format --timeout --help --version
         else
