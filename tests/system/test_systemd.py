@@ -39,7 +39,8 @@ import tempfile
 import time
 import unittest
 
-from vstest import REPO, Daemon, VsTestCase, builddir, wait_until
+from vstest import (REPO, Daemon, VsTestCase, add_bridge, builddir, send_and_verify,
+                    wait_until)
 
 TIMEOUT = 60
 UNIT = os.path.join(REPO, "utilities", "systemd", "vswitchd.service")
@@ -69,9 +70,107 @@ def setpriv_prefix(caps):
     return ["setpriv", "--bounding-set", spec, "--inh-caps", "-all", "--no-new-privs"]
 
 
-def install_tree(test):
-    """`cmake --install` of the build into a temporary staging dir."""
-    dest = tempfile.mkdtemp(prefix="vstest-install-")
+def cgroup_dirs():
+    """Every cgroup directory of every mounted hierarchy."""
+    out = set()
+    for h in glob.glob("/sys/fs/cgroup/*/"):
+        for root, dirs, _ in os.walk(h):
+            out.update(os.path.join(root, d) for d in dirs)
+    return out
+
+
+# Run inside the new PID and mount namespace: private /run, /var/lib,
+# /var/log, /etc/default and /etc/systemd/system, a unit directory holding
+# only the stub targets and the unit under test, then systemd as PID 1.
+NS_INIT = r"""set -e
+mount -t tmpfs vstest-run /run
+mount -t tmpfs vstest-varlib /var/lib
+mount -t tmpfs vstest-varlog /var/log
+mount -t tmpfs vstest-etcdefault /etc/default
+cp "$1/vswitch.default" /etc/default/vswitch
+mount --bind "$1/units" /lib/systemd/system
+mount -t tmpfs vstest-etcsd /etc/systemd/system
+exec env container=vstest /lib/systemd/systemd --system --unit=vstest.target     --log-target=console --log-level=notice
+"""
+
+
+class LiveSystemd:
+    """systemd 252 as PID 1 of a private PID + mount namespace (unshare
+    --kill-child: it dies with the harness), managing only the unit under
+    test and stub targets; nothing of the host's units, /run, /var/lib or
+    /etc/default is visible to it.  Commands run inside with nsenter; the
+    namespace's files are reachable from outside under /proc/PID/root.
+    stop() kills it and removes the cgroup directories it created."""
+
+    def __init__(self, workdir, unit_text, default_text, dropin):
+        self.dir = workdir
+        units = os.path.join(workdir, "units")
+        os.makedirs(units)
+        for t in ("sysinit", "basic", "shutdown", "vstest", "local-fs", "multi-user"):
+            with open(os.path.join(units, t + ".target"), "w") as f:
+                f.write("[Unit]\nDescription=vstest stub %s\n" % t)
+        with open(os.path.join(units, "vswitchd.service"), "w") as f:
+            f.write(unit_text)
+        os.makedirs(os.path.join(units, "vswitchd.service.d"))
+        with open(os.path.join(units, "vswitchd.service.d", "vstest.conf"), "w") as f:
+            f.write(dropin)
+        with open(os.path.join(workdir, "vswitch.default"), "w") as f:
+            f.write(default_text)
+        self.cgroups_before = cgroup_dirs()
+        self.log = open(os.path.join(workdir, "systemd.log"), "w")
+        self.proc = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--kill-child", "--mount",
+             "--propagation", "private", "--mount-proc", "sh", "-c", NS_INIT,
+             "sh", workdir], stdin=subprocess.DEVNULL, stdout=self.log,
+            stderr=subprocess.STDOUT)
+        self.pid = wait_until(self._init_pid, TIMEOUT, "systemd in the namespace")
+        wait_until(lambda: self.run("systemctl", "is-system-running",
+                                    check=False).stdout.strip() in ("running", "degraded"),
+                   TIMEOUT, "systemd running")
+
+    def _init_pid(self):
+        """The pid (outside) of the namespace's PID 1: unshare's child."""
+        with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+            kids = f.read().split()
+        if not kids:
+            return None
+        with open("/proc/%s/comm" % kids[0]) as f:
+            return int(kids[0]) if f.read().strip() == "systemd" else None
+
+    def path(self, p):
+        """'p' inside the namespace, as seen from outside."""
+        return "/proc/%d/root%s" % (self.pid, p)
+
+    def run(self, *cmd, check=True):
+        r = subprocess.run(["nsenter", "-t", str(self.pid), "-m", "-p", "--"] + list(cmd),
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        if check:
+            assert r.returncode == 0, "%s: %d\n%s%s" % (cmd, r.returncode, r.stdout,
+                                                       r.stderr)
+        return r
+
+    def show(self, prop):
+        return self.run("systemctl", "show", "-p", prop, "--value",
+                        "vswitchd").stdout.strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.run("systemctl", "stop", "vswitchd", check=False)
+            os.kill(self.pid, signal.SIGKILL)
+            self.proc.wait(TIMEOUT)
+        self.log.close()
+        # The cgroups it made in the host's hierarchies, deepest first.
+        for d in sorted(cgroup_dirs() - self.cgroups_before, key=len, reverse=True):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+def install_tree(test, base=None):
+    """`cmake --install` of the build into a temporary staging dir (under
+    'base', default the system's temp dir)."""
+    dest = tempfile.mkdtemp(prefix="vstest-install-", dir=base)
     test.addCleanup(shutil.rmtree, dest, True)
     r = subprocess.run(["cmake", "--install", builddir(), "--prefix", "/usr"],
                        env=dict(os.environ, DESTDIR=dest), capture_output=True,
@@ -179,6 +278,108 @@ class SystemdTest(VsTestCase):
         self.assertIn('<3>dpdk|EAL: failed to parse device "net_nosuchdriver0"', lines)
         bad = [ln for ln in lines if not re.match(r"<[0-7]>[a-z_-]+\|", ln)]
         self.assertEqual(bad, [])
+
+    # -- the unit under a real systemd ---------------------------------------
+
+    def test_unit_under_systemd(self):
+        """The installed unit, all its hardening included, under systemd 252
+        (PID 1 of a private namespace): systemctl start returns when vsctl
+        works; capabilities, no_new_privs, seccomp and the read-only /usr are
+        in force, and still vhost-user traffic between two DPDK frontends,
+        internal, net_tap and net_af_packet ports work; /etc/default/vswitch
+        is read (--log-file in LogsDirectory, reopened by systemctl reload);
+        a crash restarts it with its configuration; stop is clean and keeps
+        the runtime directory."""
+        for tool in ("unshare", "nsenter", "/lib/systemd/systemd", "systemctl"):
+            if not shutil.which(tool):
+                self.fail("%s not found (util-linux, systemd)" % tool)
+        # Not under /tmp: the unit has PrivateTmp=yes.
+        dest = install_tree(self, builddir())
+        unit = glob.glob(os.path.join(dest, "**/systemd/system/vswitchd.service"),
+                         recursive=True)[0]
+        with open(unit) as f:
+            unit_text = f.read()
+        d = self.daemon(start=False)
+        # Only the binary's path and the test options differ from the unit
+        # as installed; the output goes to a file (no journald here).
+        dropin = ("[Service]\nExecStart=\nExecStart=%s/usr/sbin/vswitchd --no-huge "
+                  "--pmd-cores 1 $VSWITCHD_OPTS\n"
+                  "StandardOutput=append:/run/vstest-vswitchd.out\n"
+                  "StandardError=inherit\n" % dest)
+        sd = LiveSystemd(os.path.join(d.workdir, "sd"), unit_text,
+                         'VSWITCHD_OPTS="--log-file /var/log/vswitch/vswitchd.log"\n',
+                         dropin)
+        self.addCleanup(sd.stop)
+        # The harness's Daemon, pointed at the service's sockets.
+        d.sock = sd.path("/run/vswitch/vswitchd.sock")
+        d.vhostdir = sd.path("/run/vswitch/vhost")
+        d.log = sd.path("/var/log/vswitch/vswitchd.log")
+
+        r = sd.run("systemctl", "start", "vswitchd", check=False)
+        self.assertEqual(r.returncode, 0, "%s\n%s\n%s" % (
+            r.stderr, sd.run("systemctl", "status", "vswitchd", check=False).stdout,
+            sd.run("cat", "/run/vstest-vswitchd.out", check=False).stdout))
+        # Type=notify: started = the control socket answers, at once.
+        d.vsctl("version")
+        self.assertEqual(sd.show("ActiveState"), "active")
+        self.assertEqual(sd.show("StatusText"),
+                         "control socket /run/vswitch/vswitchd.sock")
+        pid = int(sd.show("MainPID"))           # In the namespace's PID space.
+        with open(sd.path("/proc/%d/status" % pid)) as f:
+            status = f.read()
+        want = sum(1 << n for n in (12, 13, 0, 1, 14, 17))
+        self.assertEqual(int(re.search(r"CapBnd:\s*(\w+)", status).group(1), 16), want)
+        self.assertEqual(int(re.search(r"CapEff:\s*(\w+)", status).group(1), 16), want)
+        self.assertRegex(status, r"NoNewPrivs:\s*1\n")
+        self.assertRegex(status, r"Seccomp:\s*2\n")
+        with open(sd.path("/proc/%d/mountinfo" % pid)) as f:
+            usr = [ln.split() for ln in f if ln.split()[4] == "/usr"]
+        self.assertTrue(usr and "ro" in usr[-1][5].split(","), usr)
+        self.assertEqual(os.stat(sd.path("/var/lib/vswitch")).st_mode & 0o777, 0o750)
+
+        # DPDK under all of it: vhost-user traffic, both directions exact.
+        add_bridge(d)
+        a = self.attach(d, "vhu0", "02:00:00:00:00:0a", "A")
+        b = self.attach(d, "vhu1", "02:00:00:00:00:0b", "B", peer="02:00:00:00:00:0a")
+        a.start_fwd()
+        b.start_fwd()
+        r = send_and_verify(d, a, "vhu0", b, "vhu1", bursts=4, timeout=TIMEOUT)
+        self.assertEqual((r["tx"], r["tx_dropped"]), (128, 0))
+        r = send_and_verify(d, b, "vhu1", a, "vhu0", bursts=4, timeout=TIMEOUT)
+        self.assertEqual((r["tx"], r["tx_dropped"]), (128, 0))
+        a.quit()
+        b.quit()
+        tag = os.getpid() % 10000
+        d.vsctl("add-port", "br0", "int0", "type=internal")
+        d.vsctl("add-port", "br0", "tap0", "type=dpdk",
+                "devargs=net_tap_sd0,iface=vssdtap%d" % tag)
+        d.vsctl("add-port", "br0", "afp0", "type=dpdk",
+                "devargs=net_af_packet_sd0,iface=lo")
+        for p in ("int0", "tap0", "afp0"):
+            self.assertEqual(d.port_state(p), "up", p)
+        for p in ("int0", "tap0", "afp0"):
+            d.vsctl("del-port", p)
+
+        # /etc/default/vswitch: the log file; systemctl reload reopens it.
+        self.assertIn("ready, control socket", open(d.log).read())
+        os.rename(d.log, d.log + ".1")
+        sd.run("systemctl", "reload", "vswitchd")
+        wait_until(lambda: os.path.exists(d.log) and "reopened the log file"
+                   in open(d.log).read(), TIMEOUT, "the log file reopened")
+
+        # Restart=on-failure, with the configuration restored.
+        sd.run("kill", "-SEGV", str(pid))
+        wait_until(lambda: sd.show("NRestarts") == "1"
+                   and sd.show("ActiveState") == "active", TIMEOUT, "a restart")
+        self.assertNotEqual(int(sd.show("MainPID")), pid)
+        wait_until(lambda: d.vsctl("list-ports", "br0", check=False)[1].split()
+                   == ["vhu0", "vhu1"], TIMEOUT, "br0 restored")
+
+        sd.run("systemctl", "stop", "vswitchd")
+        self.assertEqual(sd.show("ActiveState"), "inactive")
+        self.assertEqual(sd.show("Result"), "success")
+        self.assertFalse(os.path.exists(d.sock))
+        self.assertTrue(os.path.isdir(sd.path("/run/vswitch/vhost")))   # Preserve=yes
 
     # -- capabilities ------------------------------------------------------
 
