@@ -1,9 +1,20 @@
 /* vlog - the daemon's logging.
  *
- * One line per message on stderr: "<time>|<level>|<module>|<text>".  Usable
- * from any thread (each message is a single write).  Never use it per packet:
- * the hot path counts instead of logging.  Modules define VLOG_MODULE before
- * including this header to name themselves. */
+ * One line per message: "<time>|<level>|<module>|<text>".  Usable from any
+ * thread (each message is a single write per destination).  Never use it per
+ * packet: the hot path counts instead of logging.  Modules define
+ * VLOG_MODULE before including this header to name themselves.
+ *
+ * Destinations:
+ *  - stderr, until vlog_detach(); when stderr is a journald stream
+ *    ($JOURNAL_STREAM, a systemd service), lines carry a "<N>" priority
+ *    prefix instead of our timestamp.  Skipped when stderr is the log file
+ *    itself (no line twice).
+ *  - the log file, from vlog_set_file() on (--log-file); vlog_reopen()
+ *    reopens it by name (logrotate + SIGHUP).
+ *  - syslog (facility daemon), after vlog_detach() when there is no log
+ *    file, so that a detached daemon's messages still reach journald or
+ *    syslogd. */
 #ifndef VSWITCH_VLOG_H
 #define VSWITCH_VLOG_H 1
 
@@ -27,6 +38,25 @@ int vlog_parse_level(const char *s, enum vlog_level *level);
 
 void vlog(enum vlog_level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Also writes every message to 'path' (appended; created with mode 0640; a
+ * relative path is made absolute against the current directory so that
+ * vlog_reopen() finds it).  Main thread, before other threads log.
+ * Returns 0, or a negative errno (-EINVAL: not a regular file). */
+int vlog_set_file(const char *path);
+
+/* Reopens the log file by name (after logrotate moved it): the new file
+ * replaces the old one atomically for every thread.  No-op without a log
+ * file.  Main thread only (call it from the event loop on SIGHUP, not from
+ * a signal handler).  Returns 0, or a negative errno: the old file is then
+ * kept. */
+int vlog_reopen(void);
+
+/* The daemon detached (--detach, ready): stops writing to stderr and points
+ * stdout and stderr (descriptors 1 and 2) at the log file, or at /dev/null
+ * with messages going to syslog under 'ident' when there is no log file.
+ * Main thread. */
+void vlog_detach(const char *ident);
 
 #ifndef VLOG_MODULE
 #define VLOG_MODULE "vswitch"

@@ -10,7 +10,8 @@ PKGS="build-essential cmake pkg-config git
       iproute2 iputils-ping procps psmisc python3 util-linux
       clang libfuzzer-14-dev
       python3-prometheus-client
-      tcpdump"
+      tcpdump
+      systemd man-db groff-base dpkg-dev debhelper fakeroot"
 
 missing=""
 for p in $PKGS; do

@@ -42,6 +42,8 @@
 #include "vswitchd/options.h"
 #include "lib/rpc.h"
 #include "lib/rpc-server.h"
+#include "lib/sdnotify.h"
+#include "vswitchd/eal-log.h"
 #include "datapath/datapath.h"
 #include "datapath/port-provider.h"
 #include "vhost/vhost-port.h"
@@ -80,6 +82,7 @@ struct vswitchd {
     struct capture_ctl *capture;    /* Packet capture (port.capture). */
     struct methods_ctx methods;
     struct event *sigterm, *sigint, *ageing, *link_wake;
+    struct event *sighup;           /* Reopens --log-file. */
     bool run_requested;             /* Atomic: run the providers soon. */
     bool pidfile_written;
     int vhost_sock_gid;             /* --vhost-sock-group, or -1. */
@@ -249,10 +252,21 @@ daemonize(struct vswitchd *vs)
     }
 }
 
+/* The control socket is ready: tells systemd (Type=notify) and, after
+ * --detach, the waiting parent, and from then on keeps every message away
+ * from the terminal we were started from (vlog_detach()). */
 static void
 notify_ready(struct vswitchd *vs)
 {
+    char state[PATH_MAX + 64];
+    snprintf(state, sizeof state, "READY=1\nSTATUS=control socket %s",
+             vs->opts.ctl_socket);
+    int rc = sdnotify(state);
+    if (rc < 0) {
+        VLOG_WARN("cannot notify systemd ($NOTIFY_SOCKET): %s", strerror(-rc));
+    }
     if (vs->ready_fd >= 0) {
+        vlog_detach("vswitchd");
         ssize_t n = write(vs->ready_fd, "R", 1);
         (void) n;
         close(vs->ready_fd);
@@ -321,6 +335,21 @@ on_signal(evutil_socket_t sig, short what, void *aux)
     (void) what;
     VLOG_INFO("caught signal %d, exiting", (int) sig);
     event_base_loopexit(vs->base, NULL);
+}
+
+/* SIGHUP, on the event loop: reopen --log-file (after logrotate). */
+static void
+on_sighup(evutil_socket_t sig, short what, void *aux)
+{
+    struct vswitchd *vs = aux;
+    (void) sig; (void) what;
+    int rc = vlog_reopen();
+    if (rc) {
+        VLOG_ERR("SIGHUP: cannot reopen the log file %s: %s; still logging to the "
+                 "old one", vs->opts.log_file, strerror(-rc));
+    } else if (vs->opts.log_file[0]) {
+        VLOG_INFO("SIGHUP: reopened the log file %s", vs->opts.log_file);
+    }
 }
 
 static void run_providers(void);
@@ -500,6 +529,9 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         return -E2BIG;
     }
     ea.argv[0] = argv0;
+    if ((rc = eal_log_redirect())) {
+        VLOG_WARN("cannot route DPDK's messages through our log: %s", strerror(-rc));
+    }
     if (rte_eal_init(ea.argc, ea.argv) < 0) {
         /* rte_eal_init() does not always set rte_errno (e.g. when another
          * process holds the EAL lock of our --file-prefix): the EAL's own
@@ -628,8 +660,10 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
     vs->ageing = event_new(vs->base, -1, EV_PERSIST, on_ageing, vs);
     vs->link_wake = event_new(vs->base, vs->link_pipe[0], EV_READ | EV_PERSIST,
                               on_link_wake, vs);
+    vs->sighup = evsignal_new(vs->base, SIGHUP, on_sighup, vs);
     struct timeval one_sec = { 1, 0 };
-    if (!vs->sigterm || !vs->sigint || !vs->ageing || !vs->link_wake
+    if (!vs->sigterm || !vs->sigint || !vs->ageing || !vs->link_wake || !vs->sighup
+        || event_add(vs->sighup, NULL)
         || event_add(vs->sigterm, NULL) || event_add(vs->sigint, NULL)
         || event_add(vs->ageing, &one_sec) || event_add(vs->link_wake, NULL)) {
         VLOG_ERR("cannot set up the control loop's events");
@@ -672,6 +706,7 @@ vswitchd_stop(struct vswitchd *vs)
     datapath_destroy(vs->dp);
     if (vs->sigterm) event_free(vs->sigterm);
     if (vs->sigint) event_free(vs->sigint);
+    if (vs->sighup) event_free(vs->sighup);
     if (vs->ageing) event_free(vs->ageing);
     if (vs->link_wake) event_free(vs->link_wake);
     if (vs->dispatcher) rpc_dispatcher_destroy(vs->dispatcher);
@@ -709,6 +744,14 @@ main(int argc, char *argv[])
     }
     vlog_set_level(vs.opts.log_level);
     signal(SIGPIPE, SIG_IGN);
+    /* Until the event loop handles it (on_sighup), a SIGHUP must not kill
+     * us: logrotate may send one at any time. */
+    signal(SIGHUP, SIG_IGN);
+    if (vs.opts.log_file[0] && (rc = vlog_set_file(vs.opts.log_file))) {
+        fprintf(stderr, "vswitchd: --log-file %s: %s\n", vs.opts.log_file,
+                rc == -EINVAL ? "not a regular file" : strerror(-rc));
+        return 2;
+    }
 
     vs.vhost_sock_gid = -1;
     if (vs.opts.vhost_sock_group[0]) {
@@ -816,6 +859,7 @@ main(int argc, char *argv[])
     if (!rc) {
         notify_ready(&vs);
         event_base_dispatch(vs.base);
+        sdnotify("STOPPING=1");
     }
     vswitchd_stop(&vs);
     if (rc) {

@@ -21,6 +21,7 @@ enum {
     OPT_DETACH, OPT_PIDFILE, OPT_VERSION, OPT_VHOST_SOCK_GROUP,
     OPT_CTL_SOCKET_GROUP,
     OPT_METRICS_ADDR,
+    OPT_LOG_FILE,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +34,7 @@ static const struct option long_options[] = {
     { "no-huge", no_argument, NULL, OPT_NO_HUGE },
     { "huge", no_argument, NULL, OPT_HUGE },
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "log-file", required_argument, NULL, OPT_LOG_FILE },
     { "detach", no_argument, NULL, OPT_DETACH },
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "vhost-sock-group", required_argument, NULL, OPT_VHOST_SOCK_GROUP },
@@ -61,6 +63,8 @@ options_usage(const char *prog)
            "  --mbufs N             mbufs in the packet pool (default %d)\n"
            "  --no-huge | --huge    force 4 KiB pages / hugepages (default: hugepages if free)\n"
            "  --log-level LVL       err, warn, info (default) or debug\n"
+           "  --log-file FILE       also log to FILE (reopened on SIGHUP); after\n"
+           "                        --detach, log only there (default: syslog)\n"
            "  --detach              run in the background; returns once ready\n"
            "  --pidfile FILE        write the daemon's pid to FILE\n"
            "  --metrics-addr HOST:PORT\n"
@@ -227,6 +231,9 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
             o->log_level = lvl;
             break;
         }
+        case OPT_LOG_FILE:
+            err2 = copy_path(o->log_file, sizeof o->log_file, optarg, err, errlen, "--log-file");
+            break;
         case OPT_DETACH:
             o->detach = true;
             break;

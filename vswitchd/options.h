@@ -28,6 +28,7 @@ struct vswitchd_options {
     char ctl_socket[PATH_MAX];
     char vhost_sock_dir[PATH_MAX];
     char pidfile[PATH_MAX];         /* Empty: none. */
+    char log_file[PATH_MAX];        /* --log-file; empty: none. */
     char vhost_sock_group[64];      /* Empty: none (the daemon's group). */
     char ctl_socket_group[64];      /* Empty: none (the daemon's group). */
     char metrics_addr[300];         /* --metrics-addr HOST:PORT; empty: off. */

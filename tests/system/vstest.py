@@ -357,7 +357,9 @@ class Daemon:
                "--statedir", self.statedir, "--pmd-cores", self.pmd_cores,
                "--no-huge", "--log-level", "info"]
         if detach:
-            cmd += ["--detach", "--pidfile", self.pidfile]
+            # A detached vswitchd writes nothing to the stderr it was started
+            # with once it is ready: its log goes to the file instead.
+            cmd += ["--detach", "--pidfile", self.pidfile, "--log-file", self.log]
         return cmd + self.extra_args
 
     def vhost_sock(self, port):
@@ -367,11 +369,13 @@ class Daemon:
         with open(self.log, "a") as f:
             f.write("==== vstest: %s at %s ====\n" % (what, time.strftime("%H:%M:%S")))
 
-    def start(self, detach=True, timeout=60):
+    def start(self, detach=True, timeout=60, output=None):
         """Starts vswitchd.  Detached: runs it with --detach and waits for the
         command to return (the control socket is then ready), reads the
         pidfile.  Foreground: Popen, waits for the control socket to answer.
-        Either way returns once `vsctl version` succeeds."""
+        Either way returns once `vsctl version` succeeds.  'output': the
+        file (or descriptor) for vswitchd's stdout and stderr instead of
+        the log."""
         assert not self.running(), "vswitchd already running"
         os.makedirs(self.rundir, exist_ok=True)
         os.makedirs(self.statedir, exist_ok=True)
@@ -383,11 +387,12 @@ class Daemon:
         self._logmark("start #%d: %s%s" % (self.starts, "".join(
             "%s=%s " % kv for kv in sorted(self.env.items())), " ".join(cmd)))
         logf = open(self.log, "a")
+        out = logf if output is None else output
         try:
             if detach:
                 try:
-                    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=logf,
-                                       stderr=logf, timeout=timeout, env=env)
+                    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=out, timeout=timeout, env=env)
                 except subprocess.TimeoutExpired:
                     raise AssertionError("vswitchd --detach did not return within "
                                          "%ds\n%s" % (timeout, self.log_tail()))
@@ -398,7 +403,7 @@ class Daemon:
                 self.pid = pid
             else:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                             stdout=logf, stderr=logf, env=env)
+                                             stdout=out, stderr=out, env=env)
                 self.pid = self.proc.pid
         finally:
             logf.close()

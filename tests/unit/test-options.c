@@ -131,6 +131,20 @@ START_TEST(test_all_options)
 }
 END_TEST
 
+START_TEST(test_log_file)
+{
+    struct vswitchd_options o;
+
+    clear_env();
+    ck_assert_int_eq(PARSE(&o, "--log-file", "/var/log/vswitch/vswitchd.log"), 0);
+    ck_assert_str_eq(o.log_file, "/var/log/vswitch/vswitchd.log");
+    ck_assert_int_eq(PARSE(&o, "--detach"), 0);
+    ck_assert_str_eq(o.log_file, "");
+    ck_assert_int_eq(PARSE(&o, "--log-file", ""), -EINVAL);
+    ck_assert_str_eq(err, "--log-file must not be empty");
+}
+END_TEST
+
 START_TEST(test_socket_groups)
 {
     struct vswitchd_options o;
@@ -310,6 +324,7 @@ main(void)
     tcase_add_test(tc, test_statedir_per_rundir);
     tcase_add_test(tc, test_all_options);
     tcase_add_test(tc, test_socket_groups);
+    tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_cpu_list);
     tcase_add_test(tc, test_eal_args);
