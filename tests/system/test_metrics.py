@@ -10,7 +10,8 @@ report what `vsctl port-stats`, `pmd-stats-show` and `fdb-show` report.
                                agree with vsctl and with the exact counts
                                sent; HELP and TYPE for every family
   test_b_http_errors           404 for other paths, 405 for other methods,
-                               HEAD, the content type
+                               HEAD, the content type; garbage, idle and
+                               stalled clients block nobody and are closed
   test_c_bad_addresses         malformed or unresolvable --metrics-addr:
                                exit 2 with a message; a port in use: exit 1
                                with a message; no listening socket without
@@ -223,6 +224,21 @@ class MetricsTest(VsTestCase):
             s.sendall(b"\x00\xff garbage\r\n\r\n")
             s.recv(4096)
         self.assertEqual(http_request(port)[0], 200)
+
+        # Idle clients and one that stops in the middle of its headers block
+        # nobody, and the server closes them after its 10 s timeout.
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+                for _ in range(20)]
+        try:
+            idle[0].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            self.assertEqual(http_request(port)[0], 200)
+            d.vsctl("show")
+            # (recv() times out after TIMEOUT if the server never closes.)
+            for s in idle:
+                self.assertEqual(s.recv(4096), b"")
+        finally:
+            for s in idle:
+                s.close()
         d.vsctl("show")
 
     def run_vswitchd(self, *args):
