@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -77,18 +80,96 @@ promtext_escape_label(struct evbuffer *buf, const char *value)
 }
 
 int
-promtext_family(struct evbuffer *buf, const char *name, const char *type,
-                const char *help)
+promtext_family(struct evbuffer *buf, enum promtext_format format, const char *name,
+                const char *type, const char *help)
 {
-    if (!promtext_metric_name_valid(name)
-        || (strcmp(type, "counter") && strcmp(type, "gauge")
-            && strcmp(type, "untyped"))) {
+    static const char total[] = "_total";
+    size_t len = strlen(name);
+    bool counter = !strcmp(type, "counter");
+
+    if (!promtext_metric_name_valid(name) || (!counter && strcmp(type, "gauge"))
+        || (counter && (len <= sizeof total - 1
+                        || strcmp(name + len - (sizeof total - 1), total)))) {
         return -EINVAL;
     }
-    evbuffer_add_printf(buf, "# HELP %s ", name);
-    escape(buf, help, false);
-    evbuffer_add_printf(buf, "\n# TYPE %s %s\n", name, type);
+    if (counter && format == PROMTEXT_OPENMETRICS) {
+        len -= sizeof total - 1;
+    }
+    evbuffer_add(buf, "# HELP ", 7);
+    evbuffer_add(buf, name, len);
+    evbuffer_add(buf, " ", 1);
+    escape(buf, help, format == PROMTEXT_OPENMETRICS);
+    evbuffer_add(buf, "\n# TYPE ", 8);
+    evbuffer_add(buf, name, len);
+    evbuffer_add_printf(buf, " %s\n", type);
     return 0;
+}
+
+void
+promtext_finish(struct evbuffer *buf, enum promtext_format format)
+{
+    if (format == PROMTEXT_OPENMETRICS) {
+        evbuffer_add(buf, "# EOF\n", 6);
+    }
+}
+
+/* The quality the media range list 'accept' gives 'type' (an exact
+ * "type/subtype"), or -1 if it names it not; "*" + "/" + "*" counts for
+ * 'dflt'. */
+static double
+accept_quality(const char *accept, const char *type, double *dflt)
+{
+    double q_type = -1;
+    const char *p = accept;
+
+    *dflt = -1;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char range[256];
+        snprintf(range, sizeof range, "%.*s", (int) (n < sizeof range ? n : sizeof range - 1), p);
+        p += n + (p[n] == ',');
+
+        /* "type/subtype" up to ';' or space, then parameters. */
+        char *r = range + strspn(range, " \t");
+        size_t tlen = strcspn(r, "; \t");
+        double q = 1.0;
+        for (char *param = strchr(r, ';'); param; param = strchr(param + 1, ';')) {
+            char *v = param + 1 + strspn(param + 1, " \t");
+            if ((v[0] == 'q' || v[0] == 'Q') && v[1] == '=') {
+                q = strtod(v + 2, NULL);
+            }
+        }
+        if (tlen == strlen(type) && !strncasecmp(r, type, tlen)) {
+            q_type = q > q_type ? q : q_type;
+        } else if (tlen == 3 && !strncmp(r, "*/*", 3)) {
+            *dflt = q > *dflt ? q : *dflt;
+        }
+    }
+    return q_type;
+}
+
+enum promtext_format
+promtext_negotiate(const char *accept)
+{
+    double any, q_om, q_text;
+
+    if (!accept) {
+        return PROMTEXT_004;
+    }
+    q_om = accept_quality(accept, "application/openmetrics-text", &any);
+    q_text = accept_quality(accept, "text/plain", &any);
+    if (q_text < 0) {
+        q_text = any;
+    }
+    return q_om > 0 && q_om >= q_text ? PROMTEXT_OPENMETRICS : PROMTEXT_004;
+}
+
+const char *
+promtext_content_type(enum promtext_format format)
+{
+    return format == PROMTEXT_OPENMETRICS
+           ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+           : "text/plain; version=0.0.4; charset=utf-8";
 }
 
 int

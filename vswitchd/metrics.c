@@ -228,9 +228,9 @@ static const struct {
 };
 
 static void
-render_ports(struct port_rows *pr, struct evbuffer *buf)
+render_ports(struct port_rows *pr, enum promtext_format fmt, struct evbuffer *buf)
 {
-    promtext_family(buf, "vswitch_port_info", "gauge",
+    promtext_family(buf, fmt, "vswitch_port_info", "gauge",
                     "Every configured port, with its bridge and type; always 1.");
     for (unsigned i = 0; i < pr->n; i++) {
         const struct port_row *r = &pr->rows[i];
@@ -239,7 +239,7 @@ render_ports(struct port_rows *pr, struct evbuffer *buf)
         promtext_sample(buf, "vswitch_port_info", labels, 1);
     }
     for (size_t c = 0; c < sizeof port_counters / sizeof port_counters[0]; c++) {
-        promtext_family(buf, port_counters[c].name, "counter", port_counters[c].help);
+        promtext_family(buf, fmt, port_counters[c].name, "counter", port_counters[c].help);
         for (unsigned i = 0; i < pr->n; i++) {
             const struct port_row *r = &pr->rows[i];
             const char *labels[] = { "bridge", r->bridge, "port", r->name, NULL };
@@ -248,7 +248,7 @@ render_ports(struct port_rows *pr, struct evbuffer *buf)
             promtext_sample(buf, port_counters[c].name, labels, v);
         }
     }
-    promtext_family(buf, "vswitch_port_dropped_packets_total", "counter",
+    promtext_family(buf, fmt, "vswitch_port_dropped_packets_total", "counter",
                     "Packets dropped, by direction (rx: received from the port, "
                     "tx: to be sent to it) and reason (see port.stats).");
     for (unsigned i = 0; i < pr->n; i++) {
@@ -283,7 +283,7 @@ render_ports(struct port_rows *pr, struct evbuffer *buf)
             }
             snprintf(help, sizeof help, "Port type counter %s (port.stats member "
                      "\"%s\"; only ports whose type has it).", key, key);
-            promtext_family(buf, name, "counter", help);
+            promtext_family(buf, fmt, name, "counter", help);
             for (unsigned j = i; j < pr->n; j++) {
                 struct json_object *v;
                 if (json_object_object_get_ex(pr->rows[j].extra, key, &v)
@@ -299,7 +299,7 @@ render_ports(struct port_rows *pr, struct evbuffer *buf)
 }
 
 static void
-render_pmds(const struct datapath *dp, struct evbuffer *buf)
+render_pmds(const struct datapath *dp, enum promtext_format fmt, struct evbuffer *buf)
 {
     static const struct {
         const char *name;
@@ -323,7 +323,7 @@ render_pmds(const struct datapath *dp, struct evbuffer *buf)
 
     stats_pmds_read(dp, &sp);
     for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
-        promtext_family(buf, counters[c].name, "counter", counters[c].help);
+        promtext_family(buf, fmt, counters[c].name, "counter", counters[c].help);
         for (unsigned i = 0; i < sp.n; i++) {
             char pmd[16], core[16];
             snprintf(pmd, sizeof pmd, "%u", sp.pmd[i].pmd_id);
@@ -334,10 +334,10 @@ render_pmds(const struct datapath *dp, struct evbuffer *buf)
             promtext_sample(buf, counters[c].name, labels, v);
         }
     }
-    promtext_family(buf, "vswitch_mbuf_pool_size", "gauge",
+    promtext_family(buf, fmt, "vswitch_mbuf_pool_size", "gauge",
                     "Packet buffers (mbufs) in the switch's pool.");
     promtext_sample(buf, "vswitch_mbuf_pool_size", NULL, sp.mbufs_total);
-    promtext_family(buf, "vswitch_mbuf_pool_in_use", "gauge",
+    promtext_family(buf, fmt, "vswitch_mbuf_pool_in_use", "gauge",
                     "Packet buffers taken from the pool.");
     promtext_sample(buf, "vswitch_mbuf_pool_in_use", NULL, sp.mbufs_in_use);
 }
@@ -363,7 +363,8 @@ copy_fdb(const struct stats_fdb *sf, void *aux)
 }
 
 static void
-render_fdbs(const struct bridge_set *bs, struct evbuffer *buf)
+render_fdbs(const struct bridge_set *bs, enum promtext_format fmt,
+            struct evbuffer *buf)
 {
 #define FDB_OFF(M) offsetof(struct stats_fdb, M)
     static const struct {
@@ -400,7 +401,7 @@ render_fdbs(const struct bridge_set *bs, struct evbuffer *buf)
     }
     stats_fdbs_read(bs, NULL, copy_fdb, fr, err);
     for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
-        promtext_family(buf, counters[c].name, counters[c].type, counters[c].help);
+        promtext_family(buf, fmt, counters[c].name, counters[c].type, counters[c].help);
         for (unsigned i = 0; i < fr->n; i++) {
             const char *labels[] = { "bridge", fr->bridge[i], NULL };
             uint64_t v;
@@ -413,25 +414,26 @@ render_fdbs(const struct bridge_set *bs, struct evbuffer *buf)
 
 void
 metrics_render(const struct bridge_set *bs, const struct datapath *dp,
-               struct evbuffer *buf)
+               enum promtext_format fmt, struct evbuffer *buf)
 {
     struct port_rows pr = { .rows = calloc(DP_MAX_PORTS, sizeof *pr.rows) };
     char err[256];
 
-    promtext_family(buf, "vswitch_build_info", "gauge",
+    promtext_family(buf, fmt, "vswitch_build_info", "gauge",
                     "vswitchd's version and the DPDK it runs on; always 1.");
     const char *labels[] = { "version", VSWITCH_VERSION, "dpdk", rte_version(), NULL };
     promtext_sample(buf, "vswitch_build_info", labels, 1);
     if (pr.rows) {
         stats_ports_read(bs, NULL, copy_port, &pr, err);
-        render_ports(&pr, buf);
+        render_ports(&pr, fmt, buf);
         for (unsigned i = 0; i < pr.n; i++) {
             json_object_put(pr.rows[i].extra);
         }
         free(pr.rows);
     }
-    render_pmds(dp, buf);
-    render_fdbs(bs, buf);
+    render_pmds(dp, fmt, buf);
+    render_fdbs(bs, fmt, buf);
+    promtext_finish(buf, fmt);
 }
 
 /* ---- HTTP --------------------------------------------------------------- */
@@ -476,9 +478,11 @@ on_request(struct evhttp_request *req, void *aux)
         send_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory\n");
         return;
     }
-    metrics_render(m->bs, m->dp, body);
+    enum promtext_format fmt = promtext_negotiate(
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"));
+    metrics_render(m->bs, m->dp, fmt, body);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      PROMTEXT_CONTENT_TYPE);
+                      promtext_content_type(fmt));
     evhttp_send_reply(req, HTTP_OK, "OK", body);
     evbuffer_free(body);
 }

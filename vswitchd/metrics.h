@@ -1,9 +1,10 @@
 /* metrics - the Prometheus metrics endpoint (--metrics-addr HOST:PORT).
  *
  * Serves the switch's counters in the Prometheus text exposition format
- * (lib/promtext.h) over HTTP, with libevent's evhttp on the main event
- * loop: GET (or HEAD) /metrics answers 200 with the page, any other path
- * 404, any other method on /metrics 405.  Every scrape reads the counters
+ * 0.0.4, or OpenMetrics 1.0.0 to clients that ask for it in their Accept
+ * header (lib/promtext.h), over HTTP, with libevent's evhttp on the main
+ * event loop: GET (or HEAD) /metrics answers 200 with the page, any other
+ * path 404, any other method on /metrics 405.  Every scrape reads the counters
  * afresh through stats.c, the functions port.stats, pmd.stats and fdb.show
  * use, so the numbers agree with vsctl and touch the PMDs' cache lines no
  * more than those do.  Metric names: Documentation/monitoring.md.
@@ -17,6 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "lib/promtext.h"
 
 struct bridge_set;
 struct datapath;
@@ -49,8 +52,9 @@ int metrics_create(struct event_base *base, int fd, const struct bridge_set *bs,
 /* Closes the socket and every connection; NULL is a no-op. */
 void metrics_destroy(struct metrics *);
 
-/* Appends the metrics page (every family, current values) to 'buf'. */
+/* Appends the metrics page (every family, current values) in 'fmt' to
+ * 'buf'. */
 void metrics_render(const struct bridge_set *, const struct datapath *,
-                    struct evbuffer *buf);
+                    enum promtext_format fmt, struct evbuffer *buf);
 
 #endif

@@ -8,9 +8,12 @@ report what `vsctl port-stats`, `pmd-stats-show` and `fdb-show` report.
   test_a_counters_match_vsctl  known traffic (known_traffic.py): every port
                                counter and drop reason, PMD and FDB counters
                                agree with vsctl and with the exact counts
-                               sent; HELP and TYPE for every family
+                               sent; HELP and TYPE for every family; the
+                               OpenMetrics page Prometheus asks for passes
+                               the strict OpenMetrics parser and agrees
   test_b_http_errors           404 for other paths, 405 for other methods,
-                               HEAD, the content type
+                               HEAD, the content type; garbage, idle and
+                               stalled clients block nobody and are closed
   test_c_bad_addresses         malformed or unresolvable --metrics-addr:
                                exit 2 with a message; a port in use: exit 1
                                with a message; no listening socket without
@@ -29,11 +32,12 @@ import tempfile
 import unittest
 
 try:
-    from prometheus_client.parser import text_string_to_metric_families
+    import prometheus_client  # noqa: F401
 except ImportError:
     # python3 may be another interpreter than Debian's (e.g. pyenv's).
     sys.path.append("/usr/lib/python3/dist-packages")
-    from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.openmetrics import parser as openmetrics_parser
 
 import known_traffic
 from vstest import Daemon, VsTestCase, add_bridge, wait_until
@@ -48,11 +52,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_request(port, method="GET", path="/metrics", host="127.0.0.1"):
+# What Prometheus 2.x sends.
+PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,"
+                     "application/openmetrics-text;version=0.0.1;q=0.75,"
+                     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+
+def http_request(port, method="GET", path="/metrics", host="127.0.0.1", headers=None):
     """Returns (status, headers dict with lower-case names, body text)."""
     c = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
     try:
-        c.request(method, path)
+        c.request(method, path, headers=headers or {})
         r = c.getresponse()
         body = r.read().decode()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, body
@@ -61,11 +71,21 @@ def http_request(port, method="GET", path="/metrics", host="127.0.0.1"):
 
 
 def scrape(port):
-    """{family name: Metric} of one scrape (the parser strips _total from
-    counter family names)."""
+    """{family name: Metric} of one scrape in the text format 0.0.4 (the
+    parser strips _total from counter family names), and the page."""
     status, headers, body = http_request(port)
     assert status == 200, (status, body)
     return {m.name: m for m in text_string_to_metric_families(body)}, body
+
+
+def scrape_openmetrics(port):
+    """The same, asking for OpenMetrics as Prometheus does; parsed with the
+    strict OpenMetrics parser (raises on any deviation from the format)."""
+    status, headers, body = http_request(port, headers={"Accept": PROMETHEUS_ACCEPT})
+    assert status == 200, (status, body)
+    assert headers["content-type"] == \
+        "application/openmetrics-text; version=1.0.0; charset=utf-8", headers
+    return {m.name: m for m in openmetrics_parser.text_string_to_metric_families(body)}
 
 
 def samples(metric, **match):
@@ -197,12 +217,32 @@ class MetricsTest(VsTestCase):
         build = fams["vswitch_build_info"].samples[0].labels
         self.assertEqual(build["version"], d.vsctl_json("version")["version"])
 
+        # The same page in OpenMetrics (what Prometheus asks for), through
+        # the strict parser: same families, types and (quiet) samples.
+        om = scrape_openmetrics(port)
+        self.assertEqual(set(om), set(fams))
+        for name, m in fams.items():
+            self.assertEqual(om[name].type, m.type, name)
+            self.assertEqual(om[name].documentation, m.documentation, name)
+            if name.startswith(("vswitch_pmd_iterations", "vswitch_pmd_busy",
+                                "vswitch_pmd_idle", "vswitch_mbuf_pool_in_use")):
+                continue
+            self.assertEqual(sorted((s.name, sorted(s.labels.items()), s.value)
+                                    for s in om[name].samples),
+                             sorted((s.name, sorted(s.labels.items()), s.value)
+                                    for s in m.samples), name)
+
     def test_b_http_errors(self):
         d, port = self.metrics_daemon()
         add_bridge(d, ("vhu0",))
         status, headers, body = http_request(port)
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        self.assertNotIn("# EOF", body)
+        status, headers, om = http_request(port, headers={"Accept": PROMETHEUS_ACCEPT})
+        self.assertTrue(om.endswith("\n# EOF\n"), om[-100:])
+        self.assertIn("# TYPE vswitch_port_rx_packets counter\n", om)
+        self.assertIn("# TYPE vswitch_port_rx_packets_total counter\n", body)
         self.assertIn('vswitch_port_info{bridge="br0",port="vhu0",type="vhost-user"} 1\n',
                       body)
         self.assertEqual(listening_tcp_sockets(d.pid), 1)
@@ -223,6 +263,21 @@ class MetricsTest(VsTestCase):
             s.sendall(b"\x00\xff garbage\r\n\r\n")
             s.recv(4096)
         self.assertEqual(http_request(port)[0], 200)
+
+        # Idle clients and one that stops in the middle of its headers block
+        # nobody, and the server closes them after its 10 s timeout.
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+                for _ in range(20)]
+        try:
+            idle[0].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            self.assertEqual(http_request(port)[0], 200)
+            d.vsctl("show")
+            # (recv() times out after TIMEOUT if the server never closes.)
+            for s in idle:
+                self.assertEqual(s.recv(4096), b"")
+        finally:
+            for s in idle:
+                s.close()
         d.vsctl("show")
 
     def run_vswitchd(self, *args):
@@ -275,6 +330,13 @@ class MetricsTest(VsTestCase):
             # Only the dpdk port has it.
             self.assertEqual(samples(m), {frozenset({("bridge", "br0"),
                                                      ("port", "null0")}): stats["null0"][key]})
+        # Also through the strict OpenMetrics parser (help texts with quotes).
+        om = scrape_openmetrics(port)
+        for key in extra:
+            self.assertEqual(om["vswitch_port_" + key].documentation,
+                             fams["vswitch_port_" + key].documentation)
+            self.assertIn('"%s"' % key, om["vswitch_port_" + key].documentation)
+            self.assertEqual(om["vswitch_port_" + key].samples[0].value, stats["null0"][key])
         d.vsctl("del-port", "null0")
         fams, body = scrape(port)
         self.assertNotIn("null0", body)

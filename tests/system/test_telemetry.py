@@ -17,10 +17,16 @@ vswitchd's telemetry socket /var/run/dpdk/vswitchd-HASH/dpdk_telemetry.v2
   test_c_requests_under_churn   several telemetry clients querying while
                                 ports are added and removed: every answer
                                 well-formed, the daemon unharmed
+  test_d_main_thread_busy       while the main thread is stuck (an
+                                LD_PRELOAD shim holds it inside
+                                rte_eth_stats_get), a telemetry request
+                                answers null after its timeout, with a
+                                warning; afterwards everything is answered
 """
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,6 +39,43 @@ from vstest import VsTestCase, add_bridge, wait_until
 
 TELEMETRY_PY = shutil.which("dpdk-telemetry.py") or "/usr/bin/dpdk-telemetry.py"
 TIMEOUT = 60
+
+# Holds the caller of rte_eth_stats_get() (vswitchd's main thread, reading a
+# dpdk port's counters) while the file $VSTEST_HOLD_STATS exists; creates
+# $VSTEST_HOLD_STATS.held while it does.
+HOLD_SHIM_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct rte_eth_stats;
+
+int
+rte_eth_stats_get(uint16_t port_id, struct rte_eth_stats *stats)
+{
+    static int (*real)(uint16_t, struct rte_eth_stats *);
+    const char *flag = getenv("VSTEST_HOLD_STATS");
+    char held[4096];
+
+    if (!real) {
+        real = (int (*)(uint16_t, struct rte_eth_stats *))
+               dlsym(RTLD_NEXT, "rte_eth_stats_get");
+    }
+    if (flag && !access(flag, F_OK)) {
+        snprintf(held, sizeof held, "%s.held", flag);
+        close(open(held, O_CREAT | O_WRONLY, 0600));
+        while (!access(flag, F_OK)) {
+            usleep(10000);
+        }
+        unlink(held);
+    }
+    return real(port_id, stats);
+}
+"""
 
 
 def fnv1a(s):
@@ -246,6 +289,53 @@ class TelemetryTest(VsTestCase):
         self.assertFalse(any(t.is_alive() for t in threads), "a client hung")
         self.assertEqual(telemetry_py(d, "/vswitch/ports"), [["vhu0"]])
         d.vsctl("port-stats")
+
+    def test_d_main_thread_busy(self):
+        d = self.daemon(start=False)
+        work = d.workdir
+        src, so = os.path.join(work, "hold.c"), os.path.join(work, "hold.so")
+        with open(src, "w") as f:
+            f.write(HOLD_SHIM_C)
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-o", so, src, "-ldl"],
+                       check=True)
+        # ASan must come first in the library list of an ASan build.
+        ldd = subprocess.run(["ldd", d.vswitchd_bin], capture_output=True,
+                             text=True).stdout
+        m = re.search(r"libasan\.so\S* => (\S+)", ldd)
+        flag = os.path.join(work, "hold")
+        d.env = {"LD_PRELOAD": "%s:%s" % (m.group(1), so) if m else so,
+                 "VSTEST_HOLD_STATS": flag}
+        d.start()
+        add_bridge(d, ("vhu0",))
+        d.vsctl("add-port", "br0", "null0", "type=dpdk", "devargs=net_null0,no-rx=1")
+        path = socket_path(d)
+
+        # Hold the main thread inside a port-stats of the dpdk port.
+        open(flag, "w").close()
+        vsctl = subprocess.Popen([d.vsctl_bin, "--socket", d.sock, "--timeout", "120",
+                                  "port-stats", "null0"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: os.path.exists(flag + ".held"), TIMEOUT,
+                       "main thread held in rte_eth_stats_get")
+            c = TelemetryClient(path)
+            try:
+                self.assertIsNone(c.query("/vswitch/ports"))
+                wait_until(lambda: "/vswitch/ports: no answer from the main thread"
+                           in open(d.log).read(), TIMEOUT, "timeout warning")
+            finally:
+                c.close()
+            self.assertIsNone(vsctl.poll(), "port-stats returned while held")
+        finally:
+            os.unlink(flag)
+            out, err = vsctl.communicate(timeout=TIMEOUT)
+        self.assertEqual(vsctl.returncode, 0, err)
+        self.assertIn("null0", out)
+
+        # The request that timed out was withdrawn; new ones are answered.
+        self.assertEqual(telemetry_py(d, "/vswitch/ports"), [["vhu0", "null0"]])
+        (null0,) = telemetry_py(d, "/vswitch/port,null0")
+        self.assertEqual(null0, dict(d.port_stats("null0"), bridge="br0", type="dpdk"))
 
 
 if __name__ == "__main__":

@@ -70,29 +70,78 @@ START_TEST(test_family_and_samples)
     struct evbuffer *buf = evbuffer_new();
     const char *labels[] = { "bridge", "br0", "port", "vhu\"0\\\n", NULL };
 
-    ck_assert_int_eq(promtext_family(buf, "vswitch_x_total", "counter",
+    ck_assert_int_eq(promtext_family(buf, PROMTEXT_004, "vswitch_x_total", "counter",
                                      "Help with \\ and\nnewline and \"quotes\"."), 0);
     ck_assert_int_eq(promtext_sample(buf, "vswitch_x_total", labels, 42), 0);
     ck_assert_int_eq(promtext_sample(buf, "vswitch_x_total", NULL, 18446744073709551615ull), 0);
+    promtext_finish(buf, PROMTEXT_004);
     ck_assert_str_eq(text(buf),
                      "# HELP vswitch_x_total Help with \\\\ and\\nnewline and \"quotes\".\n"
                      "# TYPE vswitch_x_total counter\n"
                      "vswitch_x_total{bridge=\"br0\",port=\"vhu\\\"0\\\\\\n\"} 42\n"
                      "vswitch_x_total 18446744073709551615\n");
 
+    /* OpenMetrics: the counter family drops _total, help escapes quotes,
+     * the page ends with # EOF. */
+    ck_assert_int_eq(promtext_family(buf, PROMTEXT_OPENMETRICS, "vswitch_x_total",
+                                     "counter", "Say \"hi\"."), 0);
+    ck_assert_int_eq(promtext_sample(buf, "vswitch_x_total", labels, 1), 0);
+    ck_assert_int_eq(promtext_family(buf, PROMTEXT_OPENMETRICS, "vswitch_g", "gauge",
+                                     "G."), 0);
+    ck_assert_int_eq(promtext_sample(buf, "vswitch_g", NULL, 0), 0);
+    promtext_finish(buf, PROMTEXT_OPENMETRICS);
+    ck_assert_str_eq(text(buf),
+                     "# HELP vswitch_x Say \\\"hi\\\".\n"
+                     "# TYPE vswitch_x counter\n"
+                     "vswitch_x_total{bridge=\"br0\",port=\"vhu\\\"0\\\\\\n\"} 1\n"
+                     "# HELP vswitch_g G.\n"
+                     "# TYPE vswitch_g gauge\n"
+                     "vswitch_g 0\n"
+                     "# EOF\n");
+
     /* Invalid names and types append nothing. */
     const char *bad_label[] = { "__x", "v", NULL };
     const char *dash_label[] = { "a-b", "v", NULL };
-    ck_assert_int_eq(promtext_family(buf, "bad name", "counter", "h"), -EINVAL);
-    ck_assert_int_eq(promtext_family(buf, "ok", "histogramm", "h"), -EINVAL);
+    for (int f = PROMTEXT_004; f <= PROMTEXT_OPENMETRICS; f++) {
+        ck_assert_int_eq(promtext_family(buf, f, "bad name", "gauge", "h"), -EINVAL);
+        ck_assert_int_eq(promtext_family(buf, f, "ok", "histogramm", "h"), -EINVAL);
+        ck_assert_int_eq(promtext_family(buf, f, "ok", "untyped", "h"), -EINVAL);
+        ck_assert_int_eq(promtext_family(buf, f, "ok", "counter", "h"), -EINVAL);
+        ck_assert_int_eq(promtext_family(buf, f, "_total", "counter", "h"), -EINVAL);
+        ck_assert_int_eq(promtext_family(buf, f, "ok_totals", "counter", "h"), -EINVAL);
+    }
     ck_assert_int_eq(promtext_sample(buf, "1bad", NULL, 1), -EINVAL);
     ck_assert_int_eq(promtext_sample(buf, "ok", bad_label, 1), -EINVAL);
     ck_assert_int_eq(promtext_sample(buf, "ok", dash_label, 1), -EINVAL);
     ck_assert_uint_eq(evbuffer_get_length(buf), 0);
 
-    ck_assert_int_eq(promtext_family(buf, "g", "gauge", ""), 0);
+    ck_assert_int_eq(promtext_family(buf, PROMTEXT_004, "g", "gauge", ""), 0);
     ck_assert_str_eq(text(buf), "# HELP g \n# TYPE g gauge\n");
     evbuffer_free(buf);
+}
+END_TEST
+
+START_TEST(test_negotiate)
+{
+    /* What Prometheus 2.x sends. */
+    ck_assert_int_eq(promtext_negotiate("application/openmetrics-text;version=1.0.0,"
+                                        "application/openmetrics-text;version=0.0.1;q=0.75,"
+                                        "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+                     PROMTEXT_OPENMETRICS);
+    ck_assert_int_eq(promtext_negotiate("application/openmetrics-text"), PROMTEXT_OPENMETRICS);
+    ck_assert_int_eq(promtext_negotiate("text/plain, application/openmetrics-text; q=0.5"),
+                     PROMTEXT_004);
+    ck_assert_int_eq(promtext_negotiate("application/openmetrics-text;q=0"), PROMTEXT_004);
+    ck_assert_int_eq(promtext_negotiate(NULL), PROMTEXT_004);
+    ck_assert_int_eq(promtext_negotiate(""), PROMTEXT_004);
+    ck_assert_int_eq(promtext_negotiate("*/*"), PROMTEXT_004);
+    ck_assert_int_eq(promtext_negotiate("text/plain;version=0.0.4"), PROMTEXT_004);
+    ck_assert_int_eq(promtext_negotiate("*/*;q=0.1, Application/OpenMetrics-Text;q=0.2"),
+                     PROMTEXT_OPENMETRICS);
+    ck_assert_str_eq(promtext_content_type(PROMTEXT_004),
+                     "text/plain; version=0.0.4; charset=utf-8");
+    ck_assert_str_eq(promtext_content_type(PROMTEXT_OPENMETRICS),
+                     "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }
 END_TEST
 
@@ -191,6 +240,7 @@ main(void)
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_escape);
     tcase_add_test(tc, test_family_and_samples);
+    tcase_add_test(tc, test_negotiate);
     suite_add_tcase(s, tc);
     tc = tcase_create("address");
     tcase_add_test(tc, test_parse_addr);
