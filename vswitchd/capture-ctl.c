@@ -123,7 +123,7 @@ struct pcapng_block {
 static void
 block_put(struct pcapng_block *b, const void *data, size_t len)
 {
-    if (b->len + len <= sizeof b->buf) {
+    if (len && b->len + len <= sizeof b->buf) {
         memcpy(b->buf + b->len, data, len);
         b->len += len;
     }
