@@ -1101,16 +1101,23 @@ command_usage(const struct vsctl_command *cmd)
 static void
 print_commands(FILE *stream, int indent)
 {
+    /* A usage longer than MAX_WIDTH gets its help on the next line. */
+    enum { MAX_WIDTH = 44 };
     int width = 0;
     for (size_t i = 0; i < N_COMMANDS; i++) {
         char *usage = command_usage(&vsctl_commands[i]);
-        width = (int) strlen(usage) > width ? (int) strlen(usage) : width;
+        int len = (int) strlen(usage);
+        width = len > width && len <= MAX_WIDTH ? len : width;
         free(usage);
     }
     for (size_t i = 0; i < N_COMMANDS; i++) {
         char *usage = command_usage(&vsctl_commands[i]);
-        fprintf(stream, "%*s%-*s  %s\n", indent, "", width, usage,
-                vsctl_commands[i].help);
+        if ((int) strlen(usage) > width) {
+            fprintf(stream, "%*s%s\n%*s", indent, "", usage, indent + width + 2, "");
+        } else {
+            fprintf(stream, "%*s%-*s  ", indent, "", width, usage);
+        }
+        fprintf(stream, "%s\n", vsctl_commands[i].help);
         free(usage);
     }
 }

@@ -242,6 +242,9 @@ capture_reserve(struct capture *c, uint16_t n)
     if (!c->limited) {
         return n;
     }
+    if (__atomic_load_n(&c->budget, __ATOMIC_RELAXED) <= 0) {
+        return 0;               /* Used up: no shared write. */
+    }
     int64_t before = __atomic_fetch_sub(&c->budget, n, __ATOMIC_RELAXED);
     if (likely(before >= n)) {
         return n;

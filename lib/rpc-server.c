@@ -756,12 +756,12 @@ rpc_server_output_pending(const struct rpc_server *server, void *conn_)
 }
 
 void
-rpc_server_keep_open(struct rpc_server *server, void *conn_)
+rpc_server_keep_open(struct rpc_server *server, void *conn_, bool keep)
 {
     struct rpc_conn *conn = conn_;
 
     if (conn && conn->server == server) {
-        conn->keep_open = true;
+        conn->keep_open = keep;
         conn_set_idle_timeout(conn);
     }
 }

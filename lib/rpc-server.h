@@ -5,6 +5,8 @@
 #ifndef VSWITCH_RPC_SERVER_H
 #define VSWITCH_RPC_SERVER_H 1
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <json-c/json.h>
 
 struct event_base;
@@ -56,7 +58,8 @@ void rpc_server_notify(struct rpc_server *, const char *method,
  * it is large, rather than growing it to the limit.
  *
  * rpc_server_keep_open() exempts 'conn' from the idle timeout and from
- * eviction (as events.subscribe does), for a client that only listens.
+ * eviction (as events.subscribe does), for a client that only listens, or
+ * with 'keep' false ends that exemption (unless it is subscribed).
  *
  * rpc_server_set_close_cb() registers 'cb', called with the connection and
  * 'aux' each time a connection is about to be freed (client gone, error,
@@ -65,7 +68,7 @@ void rpc_server_notify(struct rpc_server *, const char *method,
 int rpc_server_send(struct rpc_server *, void *conn, const char *method,
                     struct json_object *params);
 size_t rpc_server_output_pending(const struct rpc_server *, void *conn);
-void rpc_server_keep_open(struct rpc_server *, void *conn);
+void rpc_server_keep_open(struct rpc_server *, void *conn, bool keep);
 void rpc_server_set_close_cb(struct rpc_server *,
                              void (*cb)(void *conn, void *aux), void *aux);
 

@@ -123,7 +123,7 @@ struct pcapng_block {
 static void
 block_put(struct pcapng_block *b, const void *data, size_t len)
 {
-    if (b->len + len <= sizeof b->buf) {
+    if (len && b->len + len <= sizeof b->buf) {
         memcpy(b->buf + b->len, data, len);
         b->len += len;
     }
@@ -340,6 +340,17 @@ free_session(struct capture_ctl *ctl, struct capture_session *s)
         }
     }
     ctl->n_sessions--;
+    if (s->conn) {
+        /* Its client may be timed out for idleness again, unless it has
+         * another capture. */
+        bool more = false;
+        for (struct capture_session *o = ctl->sessions; o; o = o->next) {
+            more |= o->conn == s->conn;
+        }
+        if (!more) {
+            rpc_server_keep_open(ctl->server, s->conn, false);
+        }
+    }
     capture_detach(ctl->dp, s->cap);
     capture_destroy(s->cap);
     evbuffer_free(s->out);
@@ -578,7 +589,7 @@ m_capture(void *conn, struct json_object *params, void *aux,
     s->next = ctl->sessions;
     ctl->sessions = s;
     ctl->n_sessions++;
-    rpc_server_keep_open(ctl->server, conn);
+    rpc_server_keep_open(ctl->server, conn, true);
     if (!evtimer_pending(ctl->timer, NULL)) {
         struct timeval tv = { 0, CAPTURE_CTL_TICK_MS * 1000 };
         evtimer_add(ctl->timer, &tv);

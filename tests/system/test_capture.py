@@ -18,7 +18,8 @@ and that the switch delivered every packet (capture never drops traffic).
   test_c_stdout_pipe        `vsctl capture vhu0 -w - | tcpdump -r -`
   test_d_stop               Ctrl-C (SIGINT) stops cleanly: the file is complete
                             and the daemon has no capture left; a reader that
-                            goes away (EPIPE) stops it too
+                            goes away (EPIPE) or a client that disconnects
+                            stops it too; vswitchd's SIGTERM ends it cleanly
   test_e_port_deleted       set-port re-creating the port keeps the capture;
                             packets dropped on tx are not captured; del-port
                             ends a capture (file and stdout)
@@ -311,6 +312,19 @@ class CaptureTest(VsTestCase):
         c.close()
         wait_until(lambda: self.captures() == [], TIMEOUT, "no capture left")
         send_and_verify(self.d, self.a, "vhu0", self.b, "vhu1", bursts=1)
+
+        # vswitchd stopping (SIGTERM) ends the capture: the client gets the
+        # rest and capture.end, the file is complete.
+        f = os.path.join(self.tmp, "term.pcapng")
+        p, err = self.capture("vhu0", "--direction", "rx", "-w", f)
+        send_and_verify(self.d, self.a, "vhu0", self.b, "vhu1", bursts=1)
+        wait_until(lambda: self.captures()[0]["packets"] == 32, TIMEOUT,
+                   "32 packets captured")
+        self.d.stop()
+        self.assertEqual(self.wait_exit(p, "shutdown"), 0)
+        err.wait_for(lambda l: "ended (shutdown): 32 packets, 0 dropped" in l, 10,
+                     "the summary")
+        self.check_packets(f, 32, A_MAC, B_MAC, 1)
 
     def test_e_port_deleted(self):
         """A port re-created by set-port stays captured; what the port does

@@ -906,7 +906,7 @@ m_stream(void *conn, struct json_object *params, void *aux,
     (void) result;
     (void) error;
     fx->stream_conn = conn;
-    rpc_server_keep_open(fx->server, conn);
+    rpc_server_keep_open(fx->server, conn, true);
     return 0;
 }
 
@@ -1557,10 +1557,13 @@ START_TEST(test_server_stream)
     ck_assert_int_eq(fx.n_closed, 1);
     ck_assert_ptr_ne(fx.closed[0], fx.stream_conn);
 
-    client_close(&st);
+    /* The stream ends: the connection is timed out like any other. */
+    rpc_server_keep_open(fx.server, fx.stream_conn, false);
+    client_wait_closed(&fx, &st);
     wait_n_conns(&fx, 0);
     ck_assert_int_eq(fx.n_closed, 2);
     ck_assert_ptr_eq(fx.closed[1], fx.stream_conn);
+    client_close(&st);
     client_close(&other);
     srv_teardown(&fx);
     unsetenv("VSWITCH_RPC_IDLE_TIMEOUT");
