@@ -433,6 +433,68 @@ pmd_charge_flush(struct pmd *pmd, const struct dp_poll_list *poll,
     }
 }
 
+/* One iteration of the PMD loop: polls every queue of the poll list once,
+ * switches what arrived, flushes the output batches, accounts the cycles.
+ * Returns the number of packets received.  The caller reports the RCU
+ * quiescent state afterwards. */
+static inline uint64_t
+pmd_iterate(struct pmd *pmd, struct rte_mbuf **pkts)
+{
+    const struct dp_snapshot *snap = __atomic_load_n(pmd->snap, __ATOMIC_ACQUIRE);
+    const struct dp_poll_list *poll = &snap->poll[pmd->id];
+    uint64_t prev = pmd->prev_tsc;
+    uint64_t got = 0;
+    unsigned n_busy = 0;
+
+    if (unlikely(prev >= pmd->next_ms_tsc)) {
+        /* The millisecond clock for FDB timestamps: one division per ms,
+         * not one per iteration. */
+        pmd->now_ms = prev / pmd->tsc_per_ms;
+        pmd->next_ms_tsc = (pmd->now_ms + 1) * pmd->tsc_per_ms;
+    }
+    uint64_t now_ms = pmd->now_ms;
+
+    /* One TSC read per poll: 't' is when the current poll began. */
+    uint64_t t = prev;
+    for (unsigned i = 0; i < poll->n; i++) {
+        const struct dp_rxq *rxq = &poll->rxq[i];
+        struct dp_port *port = rxq->port;
+        /* The rx-burst site: every received burst goes through here. */
+        uint16_t n = port->ops->rx(port, rxq->qid, pkts, DP_BURST);
+        uint64_t after;
+        if (n) {
+            got += n;
+            pmd_switch(pmd, snap, port, pkts, n, now_ms);
+            after = rte_rdtsc();
+            __atomic_store_n(&rxq->load->cycles, rxq->load->cycles + (after - t),
+                             __ATOMIC_RELAXED);
+            pmd->busy[n_busy].idx = (uint16_t) i;
+            pmd->busy[n_busy].n = n;
+            n_busy++;
+        } else {
+            after = rte_rdtsc();
+        }
+        t = after;
+    }
+    pmd_flush(pmd, snap);
+
+    uint64_t now = rte_rdtsc();
+    struct pmd_counters *c = &pmd->counters;
+    c->iterations++;
+    if (got) {
+        pmd_charge_flush(pmd, poll, n_busy, got, now - t);
+        c->rx_packets += got;
+        c->busy_cycles += now - prev;
+    } else {
+        c->idle_cycles += now - prev;
+    }
+    if (unlikely(now >= pmd->next_interval_tsc)) {
+        pmd_next_interval(pmd, poll, now);
+    }
+    pmd->prev_tsc = now;
+    return got;
+}
+
 int
 pmd_main(void *arg)
 {
@@ -442,57 +504,29 @@ pmd_main(void *arg)
     rte_rcu_qsbr_thread_register(pmd->qsbr, pmd->id);
     rte_rcu_qsbr_thread_online(pmd->qsbr, pmd->id);
 
-    uint64_t prev = rte_rdtsc();
-    pmd->next_interval_tsc = prev;      /* Starts the history at once. */
+    pmd->prev_tsc = rte_rdtsc();
+    pmd->next_interval_tsc = pmd->prev_tsc;     /* Starts the history at once. */
+    pmd->next_ms_tsc = 0;
     while (!__atomic_load_n(&pmd->stop, __ATOMIC_RELAXED)) {
-        const struct dp_snapshot *snap = __atomic_load_n(pmd->snap, __ATOMIC_ACQUIRE);
-        const struct dp_poll_list *poll = &snap->poll[pmd->id];
-        uint64_t now_ms = prev / pmd->tsc_per_ms;
-        uint64_t got = 0;
-        unsigned n_busy = 0;
-
-        /* One TSC read per poll: 't' is when the current poll began. */
-        uint64_t t = prev;
-        for (unsigned i = 0; i < poll->n; i++) {
-            const struct dp_rxq *rxq = &poll->rxq[i];
-            struct dp_port *port = rxq->port;
-            uint16_t n = port->ops->rx(port, rxq->qid, pkts, DP_BURST);
-            uint64_t after;
-            if (n) {
-                got += n;
-                pmd_switch(pmd, snap, port, pkts, n, now_ms);
-                after = rte_rdtsc();
-                __atomic_store_n(&rxq->load->cycles, rxq->load->cycles + (after - t),
-                                 __ATOMIC_RELAXED);
-                pmd->busy[n_busy].idx = (uint16_t) i;
-                pmd->busy[n_busy].n = n;
-                n_busy++;
-            } else {
-                after = rte_rdtsc();
-            }
-            t = after;
-        }
-        pmd_flush(pmd, snap);
-
-        uint64_t now = rte_rdtsc();
-        struct pmd_counters *c = &pmd->counters;
-        c->iterations++;
-        if (got) {
-            pmd_charge_flush(pmd, poll, n_busy, got, now - t);
-            c->rx_packets += got;
-            c->busy_cycles += now - prev;
-        } else {
-            c->idle_cycles += now - prev;
-        }
-        if (unlikely(now >= pmd->next_interval_tsc)) {
-            pmd_next_interval(pmd, poll, now);
-        }
-        /* Nothing of 'snap' is used after this. */
+        pmd_iterate(pmd, pkts);
+        /* Nothing of the snapshot is used after this. */
         rte_rcu_qsbr_quiescent(pmd->qsbr, pmd->id);
-        prev = now;
     }
 
     rte_rcu_qsbr_thread_offline(pmd->qsbr, pmd->id);
     rte_rcu_qsbr_thread_unregister(pmd->qsbr, pmd->id);
     return 0;
+}
+
+uint64_t
+pmd_poll_once(struct pmd *pmd)
+{
+    struct rte_mbuf *pkts[DP_BURST];
+
+    if (!pmd->prev_tsc) {
+        pmd->prev_tsc = rte_rdtsc();
+        pmd->next_interval_tsc = pmd->prev_tsc;
+        pmd->next_ms_tsc = 0;
+    }
+    return pmd_iterate(pmd, pkts);
 }
