@@ -291,7 +291,7 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         pmd->snap = &dp->snap;
         pmd->qsbr = dp->qsbr;
         pmd->mp = dp->mp;
-        pmd->tsc_per_ms = tsc_per_ms;
+        pmd->tsc_per_ms = tsc_per_ms * RTE_MAX(params->clock_slowdown, 1u);
         pmd->tsc_per_interval = dp->tsc_per_interval;
         dp->pmds[i] = pmd;
     }

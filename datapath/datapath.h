@@ -30,6 +30,11 @@ struct datapath_params {
     bool no_threads;              /* Launch no PMD threads: the caller runs
                                    * their loops with datapath_pmd_poll()
                                    * (benchmarks, deterministic tests). */
+    unsigned clock_slowdown;      /* Benchmarks only (0 = 1): the PMDs' FDB
+                                   * clock runs this many times slower, so
+                                   * that a run under valgrind sees the
+                                   * refresh rate of a real-time run.  FDB
+                                   * ageing must not run then. */
 };
 
 /* Creates the datapath and launches one PMD thread per lcore.  Returns 0 and
