@@ -292,11 +292,11 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         pmd->snap = &dp->snap;
         pmd->qsbr = dp->qsbr;
         pmd->mp = dp->mp;
-        pmd->tsc_per_ms = tsc_per_ms;
+        pmd->tsc_per_ms = tsc_per_ms * RTE_MAX(params->clock_slowdown, 1u);
         pmd->tsc_per_interval = dp->tsc_per_interval;
         dp->pmds[i] = pmd;
     }
-    for (unsigned i = 0; i < dp->n_pmds; i++) {
+    for (unsigned i = 0; i < dp->n_pmds && !params->no_threads; i++) {
         struct pmd *pmd = dp->pmds[i];
         int err = rte_eal_remote_launch(pmd_main, pmd, pmd->lcore);
         if (err) {
@@ -309,6 +309,12 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
     }
     *dpp = dp;
     return 0;
+}
+
+uint64_t
+datapath_pmd_poll(struct datapath *dp, unsigned pmd_id)
+{
+    return pmd_poll_once(dp->pmds[pmd_id]);
 }
 
 void

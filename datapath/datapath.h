@@ -27,6 +27,14 @@ struct datapath_params {
     const unsigned *pmd_lcores;   /* EAL lcore ids of the PMD threads. */
     const unsigned *pmd_cores;    /* Their CPU numbers, for display. */
     unsigned n_pmds;              /* 1..DP_MAX_PMDS. */
+    bool no_threads;              /* Launch no PMD threads: the caller runs
+                                   * their loops with datapath_pmd_poll()
+                                   * (benchmarks, deterministic tests). */
+    unsigned clock_slowdown;      /* Benchmarks only (0 = 1): the PMDs' FDB
+                                   * clock runs this many times slower, so
+                                   * that a run under valgrind sees the
+                                   * refresh rate of a real-time run.  FDB
+                                   * ageing must not run then. */
 };
 
 /* Creates the datapath and launches one PMD thread per lcore.  Returns 0 and
@@ -36,6 +44,11 @@ int datapath_create(const struct datapath_params *, struct datapath **dp);
 /* Stops and joins the PMD threads, frees everything.  Bridges and ports must
  * have been removed, or are freed with it. */
 void datapath_destroy(struct datapath *);
+
+/* With 'no_threads': runs one iteration of PMD 'pmd_id's loop on the
+ * calling thread, which must be the only one to do so.  Returns the number
+ * of packets received. */
+uint64_t datapath_pmd_poll(struct datapath *, unsigned pmd_id);
 
 /* Stops the PMD threads (idempotent).  After this no PMD touches any port. */
 void datapath_stop_pmds(struct datapath *);

@@ -15,7 +15,9 @@
 #define VSWITCH_FDB_H 1
 
 #include <stdint.h>
+#include <string.h>
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
 #include <rte_rcu_qsbr.h>
 
 #define FDB_DEFAULT_MAX_ENTRIES 8192
@@ -30,6 +32,48 @@
                                          * at most this often. */
 
 struct fdb;
+
+/* Hash key of an entry, built by fdb_key_init() (in the hot path too, so
+ * it is here).  16 bytes, so that rte_hash compares keys with its vector
+ * compare (rte_hash_k16_cmp_eq) instead of memcmp(); the hash covers only
+ * the first 8 bytes, the rest is zero. */
+struct fdb_key {
+    struct rte_ether_addr mac;
+    uint16_t vlan;
+    uint64_t zero;
+};
+_Static_assert(sizeof(struct fdb_key) == 16, "fdb_key must have no padding");
+_Static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "fdb_key_init_word");
+
+static inline void
+fdb_key_init(struct fdb_key *key, const struct rte_ether_addr *mac, uint16_t vlan)
+{
+    memcpy(&key->mac, mac, sizeof *mac);
+    key->vlan = vlan;
+    key->zero = 0;
+}
+
+/* Fills 'key' from 'w', the 6 bytes of a MAC (in memory order) in the low
+ * 48 bits of a little-endian word, whatever is above, and 'vlan': what
+ * the hot path has after one 8-byte load of a header. */
+static inline void
+fdb_key_init_word(struct fdb_key *key, uint64_t w, uint16_t vlan)
+{
+    w = (w & UINT64_C(0x0000ffffffffffff)) | ((uint64_t) vlan << 48);
+    memcpy(key, &w, sizeof w);
+    key->zero = 0;
+}
+
+/* The key's hash, as the FDB's rte_hash computes it: one CRC32C
+ * instruction.  Hot path callers compute it once per packet and pass it to
+ * the bulk functions below. */
+static inline uint32_t
+fdb_hash(const struct fdb_key *key)
+{
+    uint64_t w;
+    memcpy(&w, key, sizeof w);
+    return rte_hash_crc_8byte(w, 0);
+}
 
 struct fdb_params {
     const char *name;            /* Unique among live FDBs (rte_hash name),
@@ -69,6 +113,17 @@ int fdb_lookup(const struct fdb *, const struct rte_ether_addr *mac,
  * entry.  Multicast/broadcast (and all-zero) source MACs are ignored. */
 void fdb_learn(struct fdb *, const struct rte_ether_addr *mac, uint16_t vlan,
                uint16_t port_no, uint64_t now_ms);
+
+/* Hot path, bulk forms (up to 64 keys, RTE_HASH_LOOKUP_BULK_MAX): 'sigs[i]'
+ * is fdb_hash(keys[i]).  fdb_lookup_bulk() stores in ports[i] the port
+ * number of keys[i] or -ENOENT.  fdb_learn_bulk() learns every key on
+ * 'port_no' as fdb_learn() does (invalid source MACs are skipped), but
+ * first looks all of them up at once and writes nothing for entries that
+ * are already right and were refreshed less than FDB_REFRESH_MS ago. */
+void fdb_lookup_bulk(const struct fdb *, const struct fdb_key **keys,
+                     uint32_t *sigs, unsigned n, int *ports);
+void fdb_learn_bulk(struct fdb *, const struct fdb_key **keys,
+                    uint32_t *sigs, unsigned n, uint16_t port_no, uint64_t now_ms);
 
 /* fdb_learn(), fdb_age(), fdb_flush() and fdb_flush_port() must run on an
  * EAL lcore or a thread registered with rte_thread_register(): rte_hash's

@@ -86,6 +86,9 @@ struct pmd {
 
     /* Private to the PMD thread. */
     uint64_t next_interval_tsc __rte_cache_aligned;
+    uint64_t prev_tsc;                  /* End of the last iteration. */
+    uint64_t now_ms;                    /* FDB clock, updated every ms. */
+    uint64_t next_ms_tsc;               /* When now_ms is next updated. */
     uint16_t n_dirty;
     uint16_t dirty[DP_MAX_PORTS];
     struct pmd_txbatch txb[DP_MAX_PORTS];
@@ -97,5 +100,10 @@ struct pmd {
 /* The PMD thread's main function (rte_eal_remote_launch); 'arg' is its
  * struct pmd.  Returns 0 when pmd->stop is set. */
 int pmd_main(void *arg);
+
+/* Runs one iteration of the loop of 'pmd', which has no thread of its own
+ * (datapath_params.no_threads), on the calling thread.  Returns how many
+ * packets it received.  For benchmarks and tests that need determinism. */
+uint64_t pmd_poll_once(struct pmd *pmd);
 
 #endif
