@@ -177,7 +177,7 @@ class OffloadTest(KernelPeers, VsTestCase):
             sport += 1
         self.frames = frames
 
-    def run_case(self, rx_options=(), rx_negotiates=True):
+    def run_case(self, rx_options=(), rx_negotiates=True, rx_vdev_args=""):
         """Bridge with A's port and B's port (B's with 'rx_options'); A sends
         the input; returns (B's received frames, switch stats, port-show of
         both ports)."""
@@ -190,8 +190,8 @@ class OffloadTest(KernelPeers, VsTestCase):
         d.vsctl("add-port", "br0", "vhub", "type=vhost-user", *rx_options)
 
         out_pcap = os.path.join(tmp, "b-rx.pcap")
-        b = self.attach(d, "vhub", MAC_B, "b", fwd="io", extra_eal=[
-            "--vdev", "net_pcap1,tx_pcap=%s" % out_pcap])
+        b = self.attach(d, "vhub", MAC_B, "b", fwd="io", vdev_args=rx_vdev_args,
+                        extra_eal=["--vdev", "net_pcap1,tx_pcap=%s" % out_pcap])
         self.b_rx_capa = b.cmd("show port 0 rx_offload capabilities")
         if rx_negotiates:
             b.cmd("port stop 0")
@@ -288,8 +288,9 @@ class OffloadTest(KernelPeers, VsTestCase):
             self.assertTrue(p.partial, "flow %d: checksum 0x%04x is not the "
                             "pseudo-header sum" % (sport, p.cksum))
 
-    def check_software(self, rx_options, rx_negotiates):
-        d, a, b, out_pcap, show_a, show_b = self.run_case(rx_options, rx_negotiates)
+    def check_software(self, rx_options, rx_negotiates, rx_vdev_args=""):
+        d, a, b, out_pcap, show_a, show_b = self.run_case(rx_options, rx_negotiates,
+                                                          rx_vdev_args)
         feats = show_b["vhost"]["features"]
         for f in ("guest_csum", "guest_tso4", "guest_tso6"):
             self.assertNotIn(f, feats)
@@ -324,8 +325,10 @@ class OffloadTest(KernelPeers, VsTestCase):
         self.assertNotIn("TCP_CKSUM", self.b_rx_capa)
 
     def test_c_software_for_frontend_not_negotiating(self):
-        """Offered, but the receiver does not ask for them."""
-        show_b = self.check_software((), rx_negotiates=False)
+        """Offered, but the receiver does not ask for them.  The receiver
+        uses a packed ring (virtio-user packed_vq=1), which stays on."""
+        show_b = self.check_software((), rx_negotiates=False, rx_vdev_args="packed_vq=1")
+        self.assertIn("ring_packed", show_b["vhost"]["features"])
         self.assertEqual(show_b["vhost"]["offloads"], {"csum": True, "tso": True})
         self.assertIn("TCP_LRO", self.b_rx_capa)
 
