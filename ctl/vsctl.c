@@ -432,11 +432,11 @@ jidx(struct json_object *obj, const char *key, size_t i)
 
 /* Prints the members of object 'obj' as "key: value" lines indented by
  * 'indent' spaces; non-empty objects nest, indented two more spaces. */
-/* True if 'v' is an array of strings (an empty one included). */
+/* True if 'v' is a non-empty array of strings. */
 static int
 is_string_array(struct json_object *v)
 {
-    if (!json_object_is_type(v, json_type_array)) {
+    if (!json_object_is_type(v, json_type_array) || !json_object_array_length(v)) {
         return 0;
     }
     for (size_t i = 0; i < json_object_array_length(v); i++) {

@@ -27,7 +27,8 @@ import os
 import struct
 import unittest
 
-from vstest import VsTestCase, add_bridge, wait_until
+from test_ethdev import KernelPeers, ip, sh
+from vstest import VsTestCase, wait_until
 
 MAC_A = "02:00:00:00:0a:01"
 MAC_B = "02:00:00:00:0b:01"
@@ -149,9 +150,20 @@ class Parsed:
                                       pseudo_sum(self.v6, 0))
 
 
+def snmp(ns):
+    """The kernel's IP and TCP counters in namespace 'ns' ({"Tcp": {...},
+    "Ip": {...}}; TCP's are shared by IPv4 and IPv6)."""
+    out = sh("ip", "netns", "exec", ns, "cat", "/proc/net/snmp").stdout.splitlines()
+    res = {}
+    for head, vals in zip(out[0::2], out[1::2]):
+        proto = head.split(":")[0]
+        res[proto] = dict(zip(head.split()[1:], map(int, vals.split()[1:])))
+    return res
+
+
 # -- the test -----------------------------------------------------------------
 
-class OffloadTest(VsTestCase):
+class OffloadTest(KernelPeers, VsTestCase):
 
     def setUp(self):
         self.inputs = []            # (v6, sport, payload) per input frame.
@@ -165,7 +177,7 @@ class OffloadTest(VsTestCase):
             sport += 1
         self.frames = frames
 
-    def run_case(self, rx_options=(), rx_negotiates=True):
+    def run_case(self, rx_options=(), rx_negotiates=True, rx_vdev_args=""):
         """Bridge with A's port and B's port (B's with 'rx_options'); A sends
         the input; returns (B's received frames, switch stats, port-show of
         both ports)."""
@@ -178,8 +190,8 @@ class OffloadTest(VsTestCase):
         d.vsctl("add-port", "br0", "vhub", "type=vhost-user", *rx_options)
 
         out_pcap = os.path.join(tmp, "b-rx.pcap")
-        b = self.attach(d, "vhub", MAC_B, "b", fwd="io", extra_eal=[
-            "--vdev", "net_pcap1,tx_pcap=%s" % out_pcap])
+        b = self.attach(d, "vhub", MAC_B, "b", fwd="io", vdev_args=rx_vdev_args,
+                        extra_eal=["--vdev", "net_pcap1,tx_pcap=%s" % out_pcap])
         self.b_rx_capa = b.cmd("show port 0 rx_offload capabilities")
         if rx_negotiates:
             b.cmd("port stop 0")
@@ -190,10 +202,37 @@ class OffloadTest(VsTestCase):
             self.assertNotIn("Fail", out)
         b.start_fwd()
 
+        a = self.sender(d, in_pcap)
+        show_a = self.wait_negotiated(d, "vhua", ["csum", "host_tso4", "host_tso6"])
+        if rx_negotiates:
+            show_b = self.wait_negotiated(d, "vhub", ["guest_csum", "guest_tso4",
+                                                      "guest_tso6"])
+        else:
+            show_b = d.vsctl_json("port-show", "vhub")
+        d.wait_port_state("vhua", "up", 60)
+        d.wait_port_state("vhub", "up", 60)
+        self.send(d, a)
+        return d, a, b, out_pcap, show_a, show_b
+
+    @staticmethod
+    def wait_negotiated(d, port, names):
+        """Waits until 'port' has negotiated the features 'names'; returns
+        its port-show."""
+        def negotiated():
+            sh = d.vsctl_json("port-show", port)
+            feats = sh.get("vhost", {}).get("features", [])
+            return all(n in feats for n in names) and sh
+        return wait_until(negotiated, 60, "%s negotiates %s" % (port, ", ".join(names)))
+
+    def sender(self, d, in_pcap):
+        """Testpmd A on port vhua: csum engine from a pcap port reading
+        'in_pcap' to its virtio-user port, with TCP checksum offload and TSO
+        at MSS.  Not yet forwarding."""
         # --no-flush-rx: `start` would otherwise drain (and drop) the pcap.
         a = self.attach(d, "vhua", MAC_A, "a", fwd="csum", peer=MAC_B, extra_eal=[
             "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (
-                in_pcap, os.path.join(tmp, "a-tx.pcap"))], extra_app=["--no-flush-rx"])
+                in_pcap, os.path.join(d.workdir, "a-tx.pcap"))],
+            extra_app=["--no-flush-rx"])
         a.cmd("port stop 0")
         for c in ("csum set ip sw 0", "csum set tcp hw 0", "csum set udp hw 0",
                   "tso set %d 0" % MSS):
@@ -201,28 +240,16 @@ class OffloadTest(VsTestCase):
             self.assertNotIn("not supported", out, c)
         out = a.cmd("port start 0")
         self.assertNotIn("Fail", out)
+        return a
 
-        def negotiated(port, names):
-            sh = d.vsctl_json("port-show", port)
-            feats = sh.get("vhost", {}).get("features", [])
-            return all(n in feats for n in names) and sh
-        show_a = wait_until(lambda: negotiated("vhua", ["csum", "host_tso4", "host_tso6"]),
-                            60, "vhua negotiates csum, host_tso4, host_tso6")
-        if rx_negotiates:
-            show_b = wait_until(lambda: negotiated(
-                "vhub", ["guest_csum", "guest_tso4", "guest_tso6"]),
-                60, "vhub negotiates guest_csum, guest_tso4, guest_tso6")
-        else:
-            show_b = d.vsctl_json("port-show", "vhub")
-        d.wait_port_state("vhua", "up", 60)
-        d.wait_port_state("vhub", "up", 60)
+    def send(self, d, a):
+        """Clears the counters, starts A and waits until the switch got all
+        of the input from it."""
         d.vsctl("port-stats-clear")
-
         a.start_fwd()
         n_in = len(self.frames)
         wait_until(lambda: d.port_stats("vhua")["rx_packets"] == n_in, 60,
                    "vhua rx_packets == %d" % n_in)
-        return d, a, b, out_pcap, show_a, show_b
 
     def wait_received(self, d, b, out_pcap, n):
         def done():
@@ -261,8 +288,9 @@ class OffloadTest(VsTestCase):
             self.assertTrue(p.partial, "flow %d: checksum 0x%04x is not the "
                             "pseudo-header sum" % (sport, p.cksum))
 
-    def check_software(self, rx_options, rx_negotiates):
-        d, a, b, out_pcap, show_a, show_b = self.run_case(rx_options, rx_negotiates)
+    def check_software(self, rx_options, rx_negotiates, rx_vdev_args=""):
+        d, a, b, out_pcap, show_a, show_b = self.run_case(rx_options, rx_negotiates,
+                                                          rx_vdev_args)
         feats = show_b["vhost"]["features"]
         for f in ("guest_csum", "guest_tso4", "guest_tso6"):
             self.assertNotIn(f, feats)
@@ -297,10 +325,64 @@ class OffloadTest(VsTestCase):
         self.assertNotIn("TCP_CKSUM", self.b_rx_capa)
 
     def test_c_software_for_frontend_not_negotiating(self):
-        """Offered, but the receiver does not ask for them."""
-        show_b = self.check_software((), rx_negotiates=False)
+        """Offered, but the receiver does not ask for them.  The receiver
+        uses a packed ring (virtio-user packed_vq=1), which stays on."""
+        show_b = self.check_software((), rx_negotiates=False, rx_vdev_args="packed_vq=1")
+        self.assertIn("ring_packed", show_b["vhost"]["features"])
         self.assertEqual(show_b["vhost"]["offloads"], {"csum": True, "tso": True})
         self.assertIn("TCP_LRO", self.b_rx_capa)
+
+
+    def test_d_tap_takes_offloads(self):
+        """An ethdev port whose device takes checksum offload and TSO (DPDK
+        22.11's net_tap has TCP_CKSUM, UDP_CKSUM, IPV4_CKSUM and TCP_TSO):
+        the switch hands it the requests (after rte_eth_tx_prepare()), the
+        device does them (but TSO of TCP/IPv6, which net_tap cannot: the
+        switch segments those), and the Linux kernel behind it, in a
+        namespace, counts every segment and no checksum error."""
+        ns = self.netns()
+        tap = self.ifname("vsoff")
+        d = self.daemon()
+        write_pcap(os.path.join(d.workdir, "in.pcap"), self.frames)
+        d.vsctl("add-br", "br0")
+        d.vsctl("add-port", "br0", "vhua", "type=vhost-user")
+        d.vsctl("add-port", "br0", "tap0", "type=dpdk",
+                "devargs=net_tap_vsoff,iface=%s" % tap)
+        # net_tap's own TSO (rte_gso) has no IPv6: those the switch segments.
+        self.assertEqual(d.vsctl_json("port-show", "tap0")["dpdk"]["tx_offloads"],
+                         ["csum", "tso4"])
+        # The kernel peer: MAC B, 10.0.0.2 and fd00::2, IPv6 on.
+        ip(None, "link", "set", "dev", tap, "netns", ns)
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0",
+           "net.ipv6.conf.%s.disable_ipv6=0" % tap)
+        ip(ns, "link", "set", "dev", tap, "address", MAC_B)
+        ip(ns, "addr", "add", "10.0.0.2/24", "dev", tap)
+        ip(ns, "addr", "add", "fd00::2/64", "dev", tap, "nodad")
+        ip(ns, "link", "set", "dev", tap, "up")
+        d.wait_port_state("tap0", "up", 60)
+
+        a = self.sender(d, os.path.join(d.workdir, "in.pcap"))
+        self.wait_negotiated(d, "vhua", ["csum", "host_tso4", "host_tso6"])
+        d.wait_port_state("vhua", "up", 60)
+        k0 = snmp(ns)
+        self.send(d, a)
+        n_segs = 2 * N_EACH * -(-BIG // MSS) + N_EACH
+        # Handed to the device: IPv4 super-frames whole, IPv6 ones in
+        # segments, the small frames.
+        n_tx = N_EACH + N_EACH * -(-BIG // MSS) + N_EACH
+        st = wait_until(lambda: d.port_stats("tap0")["tx_packets"] == n_tx
+                        and d.port_stats("tap0"), 60, "tap0 tx_packets == %d" % n_tx)
+        self.assertEqual(st["tx_dropped"], 0, st)
+
+        def kernel_got():
+            k = snmp(ns)
+            got = k["Tcp"]["InSegs"] - k0["Tcp"]["InSegs"]
+            assert got <= n_segs, "kernel counted %d TCP segments > %d" % (got, n_segs)
+            return got == n_segs and k
+        k1 = wait_until(kernel_got, 60, "kernel TcpInSegs += %d" % n_segs)
+        for proto, key in (("Tcp", "InCsumErrors"), ("Tcp", "InErrs"),
+                           ("Ip", "InHdrErrors")):
+            self.assertEqual(k1[proto][key] - k0[proto][key], 0, "%s %s" % (proto, key))
 
 
 if __name__ == "__main__":
