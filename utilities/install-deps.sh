@@ -8,7 +8,8 @@ PKGS="build-essential cmake pkg-config git
       dpdk dpdk-dev libdpdk-dev
       libevent-dev libjson-c-dev check libsubunit-dev
       iproute2 iputils-ping procps psmisc python3 util-linux
-      clang libfuzzer-14-dev"
+      clang libfuzzer-14-dev
+      qemu-system-x86 busybox-static cpio gzip xz-utils kmod binutils"
 
 missing=""
 for p in $PKGS; do
