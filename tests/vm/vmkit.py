@@ -51,6 +51,16 @@ _image = None
 _marker = itertools.count(1)
 
 
+def _die_with_parent():
+    """preexec_fn: QEMU gets SIGKILL when the harness dies (a harness
+    killed by a CI timeout must not leave TCG guests spinning)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def qemu_binary():
     return os.environ.get("VMTEST_QEMU") or shutil.which("qemu-system-x86_64")
 
@@ -167,7 +177,7 @@ class Guest:
             log.flush()
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=log,
-                                         bufsize=0)
+                                         bufsize=0, preexec_fn=_die_with_parent)
         finally:
             log.close()
         self._reader = threading.Thread(target=self._read_loop, args=(self.proc,),
