@@ -332,12 +332,15 @@ _PING_SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) packets received")
 
 
 def ping_stats(out):
-    """{'transmitted', 'received', 'seqs': [seq of every reply]} from busybox
-    ping output (transmitted/received are -1 without a summary line)."""
+    """{'transmitted', 'received', 'seqs': [seq of every reply], 'rtts':
+    [round trip of every reply, s]} from busybox ping output
+    (transmitted/received are -1 without a summary line)."""
     m = _PING_SUMMARY.search(out)
-    seqs = [int(s) for s in re.findall(r"bytes from [^:]+: seq=(\d+)", out)]
+    replies = re.findall(r"bytes from [^:]+: seq=(\d+) ttl=\d+ time=([\d.]+) ms", out)
     return {"transmitted": int(m.group(1)) if m else -1,
-            "received": int(m.group(2)) if m else -1, "seqs": seqs}
+            "received": int(m.group(2)) if m else -1,
+            "seqs": [int(s) for s, _ in replies],
+            "rtts": [float(t) / 1000 for _, t in replies]}
 
 
 def max_gap(seqs):
