@@ -8,7 +8,8 @@
 #
 # Steps, in order (each stops the script on failure):
 #   test     BUILD_DIR: cmake ${CMAKE_FLAGS} + build + ctest ${CTEST_ARGS}
-#            (every unit suite and the whole system suite)
+#            (every unit suite, the whole system suite
+#            and the VM tests: QEMU guests, tests/vm)
 #   release  BUILD_DIR-release, BUILD_DIR-debug: compile only, as a packager
 #            would (-DCMAKE_BUILD_TYPE=Release / Debug; -Werror, and gcc 12
 #            -O3 finds maybe-uninitialized warnings that -O2 does not)

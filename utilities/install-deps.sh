@@ -11,7 +11,8 @@ PKGS="build-essential cmake pkg-config git
       clang libfuzzer-14-dev
       python3-prometheus-client
       tcpdump
-      systemd man-db groff-base dpkg-dev debhelper fakeroot"
+      systemd man-db groff-base dpkg-dev debhelper fakeroot
+      qemu-system-x86 busybox-static cpio gzip xz-utils kmod binutils"
 
 missing=""
 for p in $PKGS; do

@@ -22,6 +22,7 @@ testpmd forwards on core 0 (`-l 0,1 --main-lcore 1`), so at most two
 frontends run at a time.
 """
 
+import fcntl
 import glob
 import itertools
 import json
@@ -500,6 +501,7 @@ class Daemon:
                    % self.pid)
         if self.proc is not None:
             self.returncode = self.proc.wait()
+        self.wait_lock_released()
         self._forget(self.pid)
         self.pid = None
         return self.returncode
@@ -578,9 +580,31 @@ class Daemon:
             else:
                 pid = self.pid
                 wait_until(lambda: not pid_alive(pid), 10, "SIGKILLed vswitchd")
+            self.wait_lock_released()
         if self.pid is not None:
             self._forget(self.pid)
         self.pid = None
+
+    def wait_lock_released(self, timeout=30):
+        """Waits until nothing holds the rundir's vswitchd.lock.  A killed
+        daemon's main thread is a zombie (pid_alive() false) while its other
+        threads are still exiting, and they share its open files: a restart
+        in that window would find the lock held."""
+        path = os.path.join(self.rundir, "vswitchd.lock")
+
+        def free():
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                return True
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                return False
+            finally:
+                os.close(fd)
+        wait_until(free, timeout, "%s to be released" % path, daemons=())
 
     def log_tail(self, n=LOG_TAIL_LINES):
         return "---- tail of %s ----\n%s---- end ----" % (self.log, tail(self.log, n))
