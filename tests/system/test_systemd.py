@@ -26,6 +26,7 @@ systemd is not PID 1 on these machines, so the unit is checked by
                               PCI NICs / VFIO: none here)
 """
 
+import ctypes
 import glob
 import os
 import pwd
@@ -118,11 +119,15 @@ class LiveSystemd:
             f.write(default_text)
         self.cgroups_before = cgroup_dirs()
         self.log = open(os.path.join(workdir, "systemd.log"), "w")
+        # unshare dies with us (PR_SET_PDEATHSIG), and --kill-child takes
+        # systemd, hence the whole namespace, with it: a harness killed by
+        # SIGKILL leaves no systemd or vswitchd behind.
         self.proc = subprocess.Popen(
             ["unshare", "--pid", "--fork", "--kill-child", "--mount",
              "--propagation", "private", "--mount-proc", "sh", "-c", NS_INIT,
              "sh", workdir], stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT)
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: ctypes.CDLL(None).prctl(1, int(signal.SIGKILL)))
         self.pid = wait_until(self._init_pid, TIMEOUT, "systemd in the namespace")
         wait_until(lambda: self.run("systemctl", "is-system-running",
                                     check=False).stdout.strip() in ("running", "degraded"),
