@@ -32,16 +32,13 @@
 
 #include "lib/table.h"
 #include "lib/rpc.h"
+#include "ctl/vsctl.h"
 
 #ifndef VSWITCH_VERSION
 #define VSWITCH_VERSION "0.1.0"
 #endif
 
 #define OVS_UNUSED __attribute__((unused))
-
-#define VSCTL_EXIT_OK      0    /* Success. */
-#define VSCTL_EXIT_ERROR   1    /* The daemon returned a JSON-RPC error. */
-#define VSCTL_EXIT_FAILURE 2    /* Usage error, or daemon not reachable. */
 
 /* client_call() result for a "not found" error the caller handles itself. */
 #define VSCTL_NOT_FOUND   (-1)
@@ -53,36 +50,6 @@
 #define VSCTL_MAX_RESPONSE (64u * 1024 * 1024)
 
 #define JSON_PRETTY  (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
-#define JSON_COMPACT (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-enum vsctl_format {
-    VSCTL_FORMAT_TABLE,
-    VSCTL_FORMAT_JSON,
-};
-
-/* The parsed command line. */
-struct vsctl_options {
-    char *socket;               /* Control socket path (owned). */
-    enum vsctl_format format;
-    double timeout;             /* Seconds; 0 = wait forever. */
-};
-
-/* A connection to vswitchd. */
-struct vsctl_client {
-    const char *path;
-    int fd;                     /* -1 until connected. */
-    struct rpc_decoder *decoder;
-    struct json_object *queue;  /* Decoded, not yet examined messages. */
-    int next_id;
-    double timeout;             /* --timeout, for messages. */
-    int64_t deadline;           /* CLOCK_MONOTONIC ms; -1 = never. */
-};
-
-/* Everything a command handler needs. */
-struct vsctl_ctx {
-    const struct vsctl_options *opts;
-    struct vsctl_client client;
-};
 
 /* Table-format output of a method's result. */
 typedef void vsctl_printer(struct json_object *result);
@@ -387,7 +354,7 @@ client_call(struct vsctl_client *c, const char *method,
 
 /* client_call() on 'ctx''s client, where every error is fatal to the
  * command. */
-static int
+int
 vsctl_call(struct vsctl_ctx *ctx, const char *method, struct json_object *params,
            struct json_object **result)
 {
@@ -465,6 +432,21 @@ jidx(struct json_object *obj, const char *key, size_t i)
 
 /* Prints the members of object 'obj' as "key: value" lines indented by
  * 'indent' spaces; non-empty objects nest, indented two more spaces. */
+/* True if 'v' is an array of strings (an empty one included). */
+static int
+is_string_array(struct json_object *v)
+{
+    if (!json_object_is_type(v, json_type_array)) {
+        return 0;
+    }
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void
 print_members(struct json_object *obj, int indent)
 {
@@ -473,6 +455,13 @@ print_members(struct json_object *obj, int indent)
             && json_object_object_length(value) > 0) {
             printf("%*s%s:\n", indent, "", key);
             print_members(value, indent + 2);
+        } else if (is_string_array(value)) {
+            /* E.g. a vhost port's negotiated "features": one line. */
+            printf("%*s%s:", indent, "", key);
+            for (size_t i = 0; i < json_object_array_length(value); i++) {
+                printf(" %s", json_object_get_string(json_object_array_get_idx(value, i)));
+            }
+            printf("\n");
         } else {
             printf("%*s%s: %s\n", indent, "", key,
                    value ? jtext(value) : "null");
@@ -1058,6 +1047,10 @@ static const struct vsctl_command vsctl_commands[] = {
     { "pmd-rxq-rebalance", "", "re-assign rx queues to PMD threads by "
       "measured load",
       0, 0, "pmd.rxq_rebalance", NULL, print_pmd_rebalance, NULL },
+    { "capture", "PORT [--direction rx|tx|both] [--count N] [--snaplen N] -w FILE|-",
+      "write the packets PORT receives and sends to pcapng FILE (- for stdout) "
+      "until N packets, Ctrl-C or the port's removal",
+      1, -1, NULL, NULL, NULL, vsctl_capture },
     { "monitor", "", "print events (ports added/removed, frontends "
       "(dis)connecting) as they happen",
       0, 0, NULL, NULL, NULL, cmd_monitor },
@@ -1108,16 +1101,23 @@ command_usage(const struct vsctl_command *cmd)
 static void
 print_commands(FILE *stream, int indent)
 {
+    /* A usage longer than MAX_WIDTH gets its help on the next line. */
+    enum { MAX_WIDTH = 44 };
     int width = 0;
     for (size_t i = 0; i < N_COMMANDS; i++) {
         char *usage = command_usage(&vsctl_commands[i]);
-        width = (int) strlen(usage) > width ? (int) strlen(usage) : width;
+        int len = (int) strlen(usage);
+        width = len > width && len <= MAX_WIDTH ? len : width;
         free(usage);
     }
     for (size_t i = 0; i < N_COMMANDS; i++) {
         char *usage = command_usage(&vsctl_commands[i]);
-        fprintf(stream, "%*s%-*s  %s\n", indent, "", width, usage,
-                vsctl_commands[i].help);
+        if ((int) strlen(usage) > width) {
+            fprintf(stream, "%*s%s\n%*s", indent, "", usage, indent + width + 2, "");
+        } else {
+            fprintf(stream, "%*s%-*s  ", indent, "", width, usage);
+        }
+        fprintf(stream, "%s\n", vsctl_commands[i].help);
         free(usage);
     }
 }

@@ -25,6 +25,7 @@
 
 #define VLOG_MODULE "datapath"
 #include "lib/vlog.h"
+#include "datapath/capture.h"
 #include "datapath/fdb.h"
 #include "datapath/pmd.h"
 #include "datapath/rxq-sched.h"
@@ -537,8 +538,21 @@ dp_port_destroy(struct datapath *dp, struct dp_port *port)
     if (pc->bridge) {
         dp_port_detach(dp, port);
     }
+    capture_port_removed(port);     /* No PMD sees the port any more. */
     dp->ports[port->port_no] = NULL;
     rte_free(pc);
+}
+
+struct dp_port *
+datapath_find_port(const struct datapath *dp, const char *name)
+{
+    for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+        struct dp_port_ctl *pc = dp->ports[i];
+        if (pc && pc->bridge && !strcmp(pc->port.name, name)) {
+            return &pc->port;
+        }
+    }
+    return NULL;
 }
 
 static void

@@ -82,6 +82,9 @@ void dp_port_attach(struct datapath *, struct dp_bridge *, struct dp_port *);
 void dp_port_detach(struct datapath *, struct dp_port *);
 void dp_port_destroy(struct datapath *, struct dp_port *);
 
+/* The port named 'name' that is attached to a bridge, or NULL. */
+struct dp_port *datapath_find_port(const struct datapath *, const char *name);
+
 /* Changes the VLAN membership and MTU of 'port' (defaults at creation: see
  * dp_port_l2_init()).  An attached port is unpublished for two grace
  * periods (its queues keep their packets), forgets what it learned (a new

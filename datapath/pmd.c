@@ -21,7 +21,9 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "datapath/capture.h"
 #include "datapath/fdb.h"
+#include "datapath/offload.h"
 
 /* Sends the batch of port 'port_no' and empties it. */
 static inline void
@@ -39,7 +41,7 @@ pmd_flush_port(struct pmd *pmd, const struct dp_snapshot *snap, uint16_t port_no
     }
     struct dp_stats *st = &port->stats[pmd->id];
     uint64_t before = st->tx_packets;
-    port->ops->tx(port, pmd->id, b->pkts, n, st);
+    offload_tx(port, pmd->id, pmd->mp, b->pkts, n, st);  /* Software csum/TSO, capture. */
     pmd->counters.tx_packets += st->tx_packets - before;
 }
 
@@ -336,6 +338,7 @@ pmd_switch(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port *in,
         }
         uint32_t payload = rte_pktmbuf_pkt_len(m) - sizeof(struct rte_ether_hdr)
                            - (tagged ? sizeof(struct rte_vlan_hdr) : 0);
+        payload = offload_mtu_payload(m, payload);     /* TSO: a segment's. */
 
         const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
         if (vlan != last_src_vlan || !rte_is_same_ether_addr(&eth->src_addr, &last_src)) {
@@ -460,6 +463,7 @@ pmd_main(void *arg)
             uint64_t after;
             if (n) {
                 got += n;
+                capture_port_rx(port, pmd->id, rxq->qid, pkts, n);
                 pmd_switch(pmd, snap, port, pkts, n, now_ms);
                 after = rte_rdtsc();
                 __atomic_store_n(&rxq->load->cycles, rxq->load->cycles + (after - t),

@@ -67,6 +67,7 @@ struct rpc_conn {
     uint64_t last_input_ms;         /* When it last sent something (or
                                      * connected), monotonic ms. */
     bool subscribed;                /* Gets rpc_server_notify() messages. */
+    bool keep_open;                 /* Streaming: no idle timeout/eviction. */
     bool closing;                   /* Free once the output is flushed. */
     bool busy;                      /* Inside its read callback. */
     bool dead;                      /* Free when no longer busy. */
@@ -83,6 +84,8 @@ struct rpc_server {
     unsigned int next_id;
     bool full_logged;               /* Logged reaching the connection limit. */
     int idle_timeout_s;             /* Seconds; -1: none; 0: not set yet. */
+    void (*close_cb)(void *conn, void *aux);   /* rpc_server_set_close_cb() */
+    void *close_aux;
 };
 
 static uint64_t
@@ -125,7 +128,8 @@ conn_set_idle_timeout(struct rpc_conn *conn)
         return;
     }
     bufferevent_set_timeouts(conn->bev,
-                             timeout && !conn->subscribed ? &tv : NULL, NULL);
+                             timeout && !conn->subscribed && !conn->keep_open
+                             ? &tv : NULL, NULL);
 }
 
 /* Unlinks 'conn' from its server and frees it, closing its socket and
@@ -135,6 +139,9 @@ conn_free(struct rpc_conn *conn)
 {
     struct rpc_server *server = conn->server;
 
+    if (server->close_cb) {
+        server->close_cb(conn, server->close_aux);
+    }
     if (conn->prev) {
         conn->prev->next = conn->next;
     } else {
@@ -379,7 +386,7 @@ evict_idle_conn(struct rpc_server *server)
             victim = c;
             break;
         }
-        if (!c->subscribed
+        if (!c->subscribed && !c->keep_open
             && (!victim || c->last_input_ms < victim->last_input_ms
                 || (c->last_input_ms == victim->last_input_ms
                     && c->id < victim->id))) {
@@ -715,6 +722,56 @@ rpc_server_notify(struct rpc_server *server, const char *method,
         }
     }
     json_object_put(msg);
+}
+
+int
+rpc_server_send(struct rpc_server *server, void *conn_, const char *method,
+                struct json_object *params)
+{
+    struct json_object *msg = rpc_make_notification(method, params);
+    struct rpc_conn *conn = conn_;
+    int error = -ENOTCONN;
+
+    if (conn && conn->server == server && !conn->closing && !conn->dead) {
+        size_t len;
+        const char *text = json_object_to_json_string_length(
+            msg, RPC_SERVER_JSON_FLAGS, &len);
+
+        conn_send_text(conn, text, len);
+        error = 0;
+    }
+    json_object_put(msg);
+    return error;
+}
+
+size_t
+rpc_server_output_pending(const struct rpc_server *server, void *conn_)
+{
+    struct rpc_conn *conn = conn_;
+
+    if (!conn || conn->server != server || conn->dead) {
+        return 0;
+    }
+    return evbuffer_get_length(bufferevent_get_output(conn->bev));
+}
+
+void
+rpc_server_keep_open(struct rpc_server *server, void *conn_, bool keep)
+{
+    struct rpc_conn *conn = conn_;
+
+    if (conn && conn->server == server) {
+        conn->keep_open = keep;
+        conn_set_idle_timeout(conn);
+    }
+}
+
+void
+rpc_server_set_close_cb(struct rpc_server *server,
+                        void (*cb)(void *conn, void *aux), void *aux)
+{
+    server->close_cb = cb;
+    server->close_aux = aux;
 }
 
 int

@@ -5,6 +5,8 @@
 #ifndef VSWITCH_RPC_SERVER_H
 #define VSWITCH_RPC_SERVER_H 1
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <json-c/json.h>
 
 struct event_base;
@@ -42,6 +44,33 @@ void rpc_server_subscribe(struct rpc_server *, void *conn);
  * subscribed connection. */
 void rpc_server_notify(struct rpc_server *, const char *method,
                        struct json_object *params);
+
+/* Per-connection streams (packet capture): a method that starts sending
+ * notifications to its caller's connection 'conn' for a long time.
+ *
+ * rpc_server_send() queues notification 'method' with 'params' (ownership
+ * taken) on 'conn' only.  Returns 0, or -ENOTCONN if the connection is
+ * closing (nothing queued).  The connection may be dropped by this call if
+ * its output passes the server's limit (the close callback then runs).
+ *
+ * rpc_server_output_pending() is the number of bytes queued on 'conn' and
+ * not yet taken by the client: a streaming producer stops producing while
+ * it is large, rather than growing it to the limit.
+ *
+ * rpc_server_keep_open() exempts 'conn' from the idle timeout and from
+ * eviction (as events.subscribe does), for a client that only listens, or
+ * with 'keep' false ends that exemption (unless it is subscribed).
+ *
+ * rpc_server_set_close_cb() registers 'cb', called with the connection and
+ * 'aux' each time a connection is about to be freed (client gone, error,
+ * limit, server destroyed).  'cb' must not call back into the server for
+ * that connection; it may run from inside rpc_server_send(). */
+int rpc_server_send(struct rpc_server *, void *conn, const char *method,
+                    struct json_object *params);
+size_t rpc_server_output_pending(const struct rpc_server *, void *conn);
+void rpc_server_keep_open(struct rpc_server *, void *conn, bool keep);
+void rpc_server_set_close_cb(struct rpc_server *,
+                             void (*cb)(void *conn, void *aux), void *aux);
 
 /* Number of open connections. */
 int rpc_server_n_conns(const struct rpc_server *);

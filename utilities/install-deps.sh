@@ -9,6 +9,8 @@ PKGS="build-essential cmake pkg-config git
       libevent-dev libjson-c-dev check libsubunit-dev
       iproute2 iputils-ping procps psmisc python3 util-linux
       clang libfuzzer-14-dev
+      python3-prometheus-client
+      tcpdump
       systemd man-db groff-base dpkg-dev debhelper fakeroot"
 
 missing=""

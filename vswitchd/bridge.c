@@ -14,6 +14,7 @@
 #define VLOG_MODULE "bridge"
 #include "lib/vlog.h"
 #include "vswitchd/config.h"
+#include "vswitchd/stats.h"
 #include "datapath/datapath.h"
 #include "datapath/fdb.h"
 #include "datapath/port-provider.h"
@@ -1054,62 +1055,55 @@ bridge_port_show_json(const struct bridge_set *bs, const char *name,
     return 0;
 }
 
-static struct json_object *
-port_stats_json(const struct port *p)
+/* Fills the read-only view of 'p'. */
+static void
+port_view(const struct port *p, struct bridge_port_view *v)
 {
-    struct dp_stats st;
-    uint64_t rx_dropped = 0, tx_dropped = 0;
-
-    memset(&st, 0, sizeof st);
-    if (p->dp) {
-        dp_port_get_stats(p->dp, &st);
-    }
-    for (unsigned d = 0; d < DP_N_DROPS; d++) {
-        if (!strncmp(dp_drop_name(d), "rx_", 3)) {
-            rx_dropped += st.drops[d];
-        } else {
-            tx_dropped += st.drops[d];
-        }
-    }
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "name", json_object_new_string(p->name));
-    json_object_object_add(o, "rx_packets", json_object_new_uint64(st.rx_packets));
-    json_object_object_add(o, "rx_bytes", json_object_new_uint64(st.rx_bytes));
-    json_object_object_add(o, "rx_dropped", json_object_new_uint64(rx_dropped));
-    json_object_object_add(o, "tx_packets", json_object_new_uint64(st.tx_packets));
-    json_object_object_add(o, "tx_bytes", json_object_new_uint64(st.tx_bytes));
-    json_object_object_add(o, "tx_dropped", json_object_new_uint64(tx_dropped));
-    for (unsigned d = 0; d < DP_N_DROPS; d++) {
-        json_object_object_add(o, dp_drop_name(d), json_object_new_uint64(st.drops[d]));
-    }
-    if (p->dev && p->cls->stats) {
-        p->cls->stats(p->dev, o);
-    }
-    return o;
+    *v = (struct bridge_port_view) {
+        .bridge = p->br->name, .name = p->name, .cls = p->cls,
+        .dp = p->dp, .dev = p->dev,
+    };
 }
 
 int
-bridge_port_stats_json(const struct bridge_set *bs, const char *name,
-                       struct json_object **out, char *err)
+bridge_visit_ports(const struct bridge_set *bs, const char *name,
+                   bridge_port_visit_cb *cb, void *aux, char *err)
 {
-    struct json_object *list = json_object_new_array();
+    struct bridge_port_view v;
 
     if (name) {
         const struct port *p = port_find(bs, name);
         if (!p) {
-            json_object_put(list);
             return port_fail(err, -ENOENT, "no port \"%s\"", name);
         }
-        json_object_array_add(list, port_stats_json(p));
-    } else {
-        for (unsigned i = 0; i < bs->n_bridges; i++) {
-            for (unsigned j = 0; j < bs->bridges[i]->n_ports; j++) {
-                json_object_array_add(list, port_stats_json(bs->bridges[i]->ports[j]));
-            }
+        port_view(p, &v);
+        cb(&v, aux);
+        return 0;
+    }
+    for (unsigned i = 0; i < bs->n_bridges; i++) {
+        for (unsigned j = 0; j < bs->bridges[i]->n_ports; j++) {
+            port_view(bs->bridges[i]->ports[j], &v);
+            cb(&v, aux);
         }
     }
-    *out = json_object_new_object();
-    json_object_object_add(*out, "ports", list);
+    return 0;
+}
+
+int
+bridge_visit_bridges(const struct bridge_set *bs, const char *name,
+                     bridge_visit_cb *cb, void *aux, char *err)
+{
+    if (name) {
+        const struct bridge *br = bridge_find(bs, name);
+        if (!br) {
+            return port_fail(err, -ENOENT, "no bridge \"%s\"", name);
+        }
+        cb(br->name, br->dp, aux);
+        return 0;
+    }
+    for (unsigned i = 0; i < bs->n_bridges; i++) {
+        cb(bs->bridges[i]->name, bs->bridges[i]->dp, aux);
+    }
     return 0;
 }
 
@@ -1171,19 +1165,9 @@ bridge_fdb_show_json(const struct bridge_set *bs, const char *bridge,
     struct fdb_dump_ctx ctx = { .br = br, .entries = json_object_new_array() };
     fdb_dump(fdb, datapath_now_ms(), fdb_dump_one, &ctx);
 
-    struct fdb_stats fs;
-    fdb_get_stats(fdb, &fs);
-    struct json_object *stats = json_object_new_object();
-    json_object_object_add(stats, "entries", json_object_new_uint64(fs.entries));
-    json_object_object_add(stats, "learned", json_object_new_uint64(fs.learned));
-    json_object_object_add(stats, "moved", json_object_new_uint64(fs.moved));
-    json_object_object_add(stats, "aged", json_object_new_uint64(fs.aged));
-    json_object_object_add(stats, "flushed", json_object_new_uint64(fs.flushed));
-    json_object_object_add(stats, "full", json_object_new_uint64(fs.full));
-    json_object_object_add(stats, "max_entries",
-                           json_object_new_uint64(dp_bridge_fdb_max(br->dp)));
-    json_object_object_add(stats, "ageing_time",
-                           json_object_new_uint64(dp_bridge_fdb_ageing_ms(br->dp) / 1000));
+    struct stats_fdb sf;
+    stats_fdb_read(br->name, br->dp, &sf);
+    struct json_object *stats = stats_fdb_json(&sf);
 
     *out = json_object_new_object();
     json_object_object_add(*out, "bridge", json_object_new_string(br->name));

@@ -100,12 +100,34 @@ int bridge_port_list_json(const struct bridge_set *, const char *bridge,
                           struct json_object **out, char *err);
 int bridge_port_show_json(const struct bridge_set *, const char *name,
                           struct json_object **out, char *err);
-int bridge_port_stats_json(const struct bridge_set *, const char *name,
-                           struct json_object **out, char *err);
 int bridge_port_stats_clear(struct bridge_set *, const char *name, char *err);
 int bridge_fdb_show_json(const struct bridge_set *, const char *bridge,
                          struct json_object **out, char *err);
 int bridge_fdb_flush(struct bridge_set *, const char *bridge, int *n_flushed,
                      char *err);
+
+/* Read-only visits for the counter readers (vswitchd/stats.c).  A view is
+ * valid only during the callback, which must not change the model. */
+struct dp_bridge;
+struct dp_port;
+struct bridge_port_view {
+    const char *bridge;             /* The port's bridge. */
+    const char *name;
+    const struct port_class *cls;
+    const struct dp_port *dp;       /* NULL if not running (state "error"). */
+    const void *dev;                /* The provider's instance, or NULL. */
+};
+typedef void bridge_port_visit_cb(const struct bridge_port_view *, void *aux);
+typedef void bridge_visit_cb(const char *name, const struct dp_bridge *, void *aux);
+
+/* Calls 'cb' for port 'name', or for every port (bridge by bridge, in the
+ * order they were added) if 'name' is NULL.  Returns 0, or -ENOENT. */
+int bridge_visit_ports(const struct bridge_set *, const char *name,
+                       bridge_port_visit_cb *cb, void *aux, char *err);
+
+/* Calls 'cb' for bridge 'name', or for every bridge if 'name' is NULL.
+ * Returns 0, or -ENOENT. */
+int bridge_visit_bridges(const struct bridge_set *, const char *name,
+                         bridge_visit_cb *cb, void *aux, char *err);
 
 #endif

@@ -33,9 +33,12 @@
 #define VLOG_MODULE "vswitchd"
 #include "lib/vlog.h"
 #include "vswitchd/bridge.h"
+#include "vswitchd/capture-ctl.h"
 #include "vswitchd/config.h"
 #include "lib/fsutil.h"
 #include "vswitchd/methods.h"
+#include "vswitchd/metrics.h"
+#include "vswitchd/telemetry.h"
 #include "vswitchd/options.h"
 #include "lib/rpc.h"
 #include "lib/rpc-server.h"
@@ -76,6 +79,7 @@ struct vswitchd {
     struct event_base *base;
     struct rpc_dispatcher *dispatcher;
     struct rpc_server *server;
+    struct capture_ctl *capture;    /* Packet capture (port.capture). */
     struct methods_ctx methods;
     struct event *sigterm, *sigint, *ageing, *link_wake;
     struct event *sighup;           /* Reopens --log-file. */
@@ -84,6 +88,8 @@ struct vswitchd {
     int vhost_sock_gid;             /* --vhost-sock-group, or -1. */
     int ctl_sock_gid;               /* --ctl-socket-group, or -1. */
     int pidfile_fd;                 /* Locked (flock) while we run, or -1. */
+    int metrics_fd;                 /* --metrics-addr socket until served, or -1. */
+    struct metrics *metrics;        /* --metrics-addr endpoint, or NULL. */
 
     /* Link events from the vhost thread: 'link_mutex' guards the queue,
      * 'link_pipe' wakes the main loop. */
@@ -628,6 +634,26 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
         return rc;
     }
     vs->methods.server = vs->server;
+    /* DPDK telemetry commands and the --metrics-addr endpoint: both read
+     * the counters on this thread (telemetry.h, metrics.h). */
+    if ((rc = telemetry_start(vs->base, vs->bs, vs->dp))) {
+        VLOG_ERR("cannot register the DPDK telemetry commands: %s", strerror(-rc));
+        return rc;
+    }
+    if (vs->metrics_fd >= 0) {
+        rc = metrics_create(vs->base, vs->metrics_fd, vs->bs, vs->dp, &vs->metrics);
+        vs->metrics_fd = -1;
+        if (rc) {
+            VLOG_ERR("cannot serve metrics on %s: %s", o->metrics_addr, strerror(-rc));
+            return rc;
+        }
+        VLOG_INFO("metrics at http://%s/metrics", o->metrics_addr);
+    }
+    if ((rc = capture_ctl_create(vs->dp, vs->base, vs->server, vs->dispatcher,
+                                 &vs->capture))) {
+        VLOG_ERR("cannot set up packet capture: %s", strerror(-rc));
+        return rc;
+    }
 
     vs->sigterm = evsignal_new(vs->base, SIGTERM, on_signal, vs);
     vs->sigint = evsignal_new(vs->base, SIGINT, on_signal, vs);
@@ -656,6 +682,12 @@ vswitchd_start(struct vswitchd *vs, char *argv0)
 static void
 vswitchd_stop(struct vswitchd *vs)
 {
+    telemetry_stop();
+    metrics_destroy(vs->metrics);
+    if (vs->metrics_fd >= 0) {
+        close(vs->metrics_fd);
+    }
+    capture_ctl_destroy(vs->capture);   /* Clients get their capture.end. */
     if (vs->server) {
         vs->methods.server = NULL;
         rpc_server_destroy(vs->server);
@@ -693,7 +725,7 @@ int
 main(int argc, char *argv[])
 {
     struct vswitchd vs = { .ready_fd = -1, .link_pipe = { -1, -1 },
-                           .pidfile_fd = -1,
+                           .pidfile_fd = -1, .metrics_fd = -1,
                            .link_mutex = PTHREAD_MUTEX_INITIALIZER };
     char err[512];
     int rc;
@@ -808,6 +840,16 @@ main(int argc, char *argv[])
         fprintf(stderr, "vswitchd: another vswitchd is already serving %s\n",
                 vs.opts.ctl_socket);
         return 1;
+    }
+    if (vs.opts.metrics_addr[0]) {
+        /* Before EAL and --detach: a bad address or a port in use stops us
+         * here, with the reason on the terminal. */
+        rc = metrics_listen(vs.opts.metrics_addr, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "vswitchd: --metrics-addr: %s\n", err);
+            return rc == -EINVAL ? 2 : 1;
+        }
+        vs.metrics_fd = rc;
     }
     if (vs.opts.detach) {
         daemonize(&vs);

@@ -9,6 +9,7 @@
 #include <rte_version.h>
 
 #include "vswitchd/bridge.h"
+#include "vswitchd/stats.h"
 #include "lib/rpc.h"
 #include "lib/rpc-server.h"
 #include "datapath/datapath.h"
@@ -237,7 +238,7 @@ NAME_METHOD(m_bridge_del, "name", true, bridge_del, NULL)
 NAME_METHOD(m_port_del, "name", true, bridge_port_del, NULL)
 NAME_METHOD(m_port_list, "bridge", false, NULL, bridge_port_list_json)
 NAME_METHOD(m_port_show, "name", true, NULL, bridge_port_show_json)
-NAME_METHOD(m_port_stats, "name", false, NULL, bridge_port_stats_json)
+NAME_METHOD(m_port_stats, "name", false, NULL, stats_ports_json)
 NAME_METHOD(m_port_stats_clear, "name", false, bridge_port_stats_clear, NULL)
 NAME_METHOD(m_fdb_show, "bridge", true, NULL, bridge_fdb_show_json)
 
@@ -396,31 +397,9 @@ m_pmd_stats(void *conn, struct json_object *params, void *aux,
     if (check_params(params, NO_PARAMS, error)) {
         return error->code;
     }
-    struct json_object *pmds = json_object_new_array();
-    for (unsigned i = 0; i < datapath_n_pmds(ctx->dp); i++) {
-        struct dp_pmd_stats st;
-        datapath_get_pmd_stats(ctx->dp, i, &st);
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "pmd", json_object_new_int((int) st.pmd_id));
-        json_object_object_add(o, "core", json_object_new_int((int) st.core));
-        json_object_object_add(o, "rx_packets", json_object_new_uint64(st.rx_packets));
-        json_object_object_add(o, "tx_packets", json_object_new_uint64(st.tx_packets));
-        json_object_object_add(o, "iterations", json_object_new_uint64(st.iterations));
-        json_object_object_add(o, "busy_cycles", json_object_new_uint64(st.busy_cycles));
-        json_object_object_add(o, "idle_cycles", json_object_new_uint64(st.idle_cycles));
-        json_object_object_add(o, "cycles_per_packet", json_object_new_double(
-                                   st.rx_packets ? (double) st.busy_cycles / st.rx_packets
-                                                 : 0.0));
-        json_object_array_add(pmds, o);
-    }
-    struct json_object *mbufs = json_object_new_object();
-    unsigned total, in_use;
-    datapath_get_mbuf_usage(ctx->dp, &total, &in_use);
-    json_object_object_add(mbufs, "total", json_object_new_uint64(total));
-    json_object_object_add(mbufs, "in_use", json_object_new_uint64(in_use));
-    *result = json_object_new_object();
-    json_object_object_add(*result, "pmds", pmds);
-    json_object_object_add(*result, "mbufs", mbufs);
+    struct stats_pmds sp;
+    stats_pmds_read(ctx->dp, &sp);
+    *result = stats_pmds_json(&sp);
     return 0;
 }
 

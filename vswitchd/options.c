@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/vlog.h"
+#include "vswitchd/metrics.h"
 
 #define DEFAULT_RUNDIR   "/run/vswitch"
 #define DEFAULT_STATEDIR "/var/lib/vswitch"
@@ -19,6 +20,7 @@ enum {
     OPT_PMD_CORES, OPT_MBUFS, OPT_NO_HUGE, OPT_HUGE, OPT_LOG_LEVEL,
     OPT_DETACH, OPT_PIDFILE, OPT_VERSION, OPT_VHOST_SOCK_GROUP,
     OPT_CTL_SOCKET_GROUP,
+    OPT_METRICS_ADDR,
     OPT_LOG_FILE,
 };
 
@@ -37,6 +39,7 @@ static const struct option long_options[] = {
     { "pidfile", required_argument, NULL, OPT_PIDFILE },
     { "vhost-sock-group", required_argument, NULL, OPT_VHOST_SOCK_GROUP },
     { "ctl-socket-group", required_argument, NULL, OPT_CTL_SOCKET_GROUP },
+    { "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -64,6 +67,9 @@ options_usage(const char *prog)
            "                        --detach, log only there (default: syslog)\n"
            "  --detach              run in the background; returns once ready\n"
            "  --pidfile FILE        write the daemon's pid to FILE\n"
+           "  --metrics-addr HOST:PORT\n"
+           "                        serve Prometheus metrics at http://HOST:PORT/metrics\n"
+           "                        (e.g. 127.0.0.1:9100, [::1]:9100, :9100; default off)\n"
            "  --version, -h/--help\n",
            prog, DEFAULT_RUNDIR, DEFAULT_STATEDIR, DEFAULT_STATEDIR, DEFAULT_MBUFS);
 }
@@ -242,6 +248,16 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
             err2 = copy_path(o->ctl_socket_group, sizeof o->ctl_socket_group, optarg,
                              err, errlen, "--ctl-socket-group");
             break;
+        case OPT_METRICS_ADDR: {
+            char host[METRICS_HOST_MAX], why[256];
+            uint16_t port;
+            if (metrics_parse_addr(optarg, host, &port, why, sizeof why)) {
+                return fail(err, errlen, "--metrics-addr: %s", why);
+            }
+            err2 = copy_path(o->metrics_addr, sizeof o->metrics_addr, optarg, err, errlen,
+                             "--metrics-addr");
+            break;
+        }
         case OPT_VERSION:
             o->version = true;
             break;
@@ -290,6 +306,21 @@ options_parse(int argc, char *argv[], struct vswitchd_options *o,
  * of a PCI address later still works (the hot-plugged address gets its own
  * allow entry), which --no-pci would make impossible. */
 #define EAL_ALLOW_NOTHING "ffff:ff:1f.7"
+
+/* True if the extra EAL arguments choose a --huge-unlink mode themselves:
+ * "-- --huge-unlink=never" keeps the hugepage files, so that DPDK secondary
+ * processes (dpdk-dumpcap, dpdk-proc-info) can attach
+ * (Documentation/howto-capture.md). */
+static bool
+extra_sets_huge_unlink(const struct vswitchd_options *o)
+{
+    for (int i = 0; i < o->n_extra; i++) {
+        if (!strncmp(o->extra[i], "--huge-unlink", 13)) {
+            return true;
+        }
+    }
+    return false;
+}
 
 /* True if the extra EAL arguments set a PCI device policy themselves
  * (-a/--allow, -b/--block or --no-pci); EAL refuses an allow list together
@@ -379,14 +410,14 @@ options_eal_args(const struct vswitchd_options *o, bool use_huge, unsigned n_cpu
     err |= eal_push(ea, "--file-prefix=vswitchd-%08x", h);
     err |= eal_push(ea, "--lcores=%s", lcores);
     err |= eal_push(ea, "--main-lcore=0");
-    if (use_huge) {
+    if (use_huge && !extra_sets_huge_unlink(o)) {
         /* Unlink each hugepage file as soon as it is mapped, so that not even
          * a crash leaves <hugetlbfs>/<prefix>map_* files holding hugepages.
          * vhost-user does not need them: the backend maps the frontend's
          * memory, never the other way round.  What it costs: DPDK secondary
          * processes (dpdk-proc-info, ...) cannot attach to vswitchd. */
         err |= eal_push(ea, "--huge-unlink");
-    } else {
+    } else if (!use_huge) {
         /* Packet pool (~2.5 KiB per mbuf) plus room for hash tables etc. */
         unsigned mb = 256 + (unsigned) ((uint64_t) o->mbufs * 3 / 1024);
         err |= eal_push(ea, "--no-huge");

@@ -31,6 +31,7 @@ struct vswitchd_options {
     char log_file[PATH_MAX];        /* --log-file; empty: none. */
     char vhost_sock_group[64];      /* Empty: none (the daemon's group). */
     char ctl_socket_group[64];      /* Empty: none (the daemon's group). */
+    char metrics_addr[300];         /* --metrics-addr HOST:PORT; empty: off. */
     unsigned pmd_cores[OPT_MAX_PMDS];
     unsigned n_pmd_cores;
     unsigned mbufs;

@@ -291,6 +291,29 @@ START_TEST(test_eal_allow_nothing)
 }
 END_TEST
 
+/* A --huge-unlink mode among the extra arguments replaces ours (so that
+ * "-- --huge-unlink=never" lets DPDK secondary processes such as
+ * dpdk-dumpcap attach); without hugepages there is none either way. */
+START_TEST(test_eal_huge_unlink)
+{
+    struct vswitchd_options o;
+    struct eal_args ea;
+    char *argv[] = { "vswitchd", "--rundir", "/a", "--", "--huge-unlink=never", NULL };
+
+    clear_env();
+    ck_assert_int_eq(options_parse(5, argv, &o, err, sizeof err), 0);
+    ck_assert_int_eq(options_eal_args(&o, true, 2, &ea), 0);
+    int n = 0;
+    for (int i = 0; i < ea.argc; i++) {
+        n += !strncmp(ea.argv[i], "--huge-unlink", 13);
+    }
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(find_arg(&ea, "--huge-unlink"), "--huge-unlink=never");
+    ck_assert_int_eq(options_eal_args(&o, false, 2, &ea), 0);
+    ck_assert_ptr_nonnull(find_arg(&ea, "--no-huge"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -306,6 +329,7 @@ main(void)
     tcase_add_test(tc, test_cpu_list);
     tcase_add_test(tc, test_eal_args);
     tcase_add_test(tc, test_eal_allow_nothing);
+    tcase_add_test(tc, test_eal_huge_unlink);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);

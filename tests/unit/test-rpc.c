@@ -817,6 +817,9 @@ struct srv_fx {
     struct rpc_server *server;
     struct calls calls;
     bool stopped;               /* "stop" was called. */
+    void *stream_conn;          /* Connection that called "stream". */
+    void *closed[8];            /* Close callback's connections, in order. */
+    int n_closed;
 };
 
 /* "big": returns {"s": 1 MiB of 'x'}. */
@@ -891,6 +894,33 @@ m_subscribe(void *conn, struct json_object *params, void *aux,
     return 0;
 }
 
+/* "stream": the caller's connection becomes a stream (keep_open) that the
+ * test sends notifications to with rpc_server_send(). */
+static int
+m_stream(void *conn, struct json_object *params, void *aux,
+         struct json_object **result, struct rpc_error *error)
+{
+    struct srv_fx *fx = aux;
+
+    (void) params;
+    (void) result;
+    (void) error;
+    fx->stream_conn = conn;
+    rpc_server_keep_open(fx->server, conn, true);
+    return 0;
+}
+
+/* rpc_server_set_close_cb() callback: records 'conn'. */
+static void
+on_close(void *conn, void *fx_)
+{
+    struct srv_fx *fx = fx_;
+
+    if (fx->n_closed < 8) {
+        fx->closed[fx->n_closed++] = conn;
+    }
+}
+
 static void
 srv_setup(struct srv_fx *fx)
 {
@@ -905,6 +935,7 @@ srv_setup(struct srv_fx *fx)
     ck_assert_int_eq(rpc_register(fx->d, "huge", m_huge, NULL), 0);
     ck_assert_int_eq(rpc_register(fx->d, "subscribe", m_subscribe, fx), 0);
     ck_assert_int_eq(rpc_register(fx->d, "stop", m_stop, fx), 0);
+    ck_assert_int_eq(rpc_register(fx->d, "stream", m_stream, fx), 0);
     ck_assert_int_eq(rpc_server_create(fx->base, fx->path, -1, fx->d,
                                        &fx->server), 0);
 }
@@ -1488,6 +1519,57 @@ START_TEST(test_server_idle_timeout)
 }
 END_TEST
 
+/* Per-connection streams (packet capture): rpc_server_send() reaches one
+ * connection only; rpc_server_output_pending() counts what it has not
+ * taken yet; a keep_open connection survives the idle timeout; the close
+ * callback names each connection as it goes. */
+START_TEST(test_server_stream)
+{
+    struct srv_fx fx;
+    struct client st, other;
+
+    ck_assert_int_eq(setenv("VSWITCH_RPC_IDLE_TIMEOUT", "1", 1), 0);
+    srv_setup(&fx);
+    rpc_server_set_close_cb(fx.server, on_close, &fx);
+    client_connect(&st, fx.path);
+    client_connect(&other, fx.path);
+    client_send_str(&fx, &st, "{" V "\"method\":\"stream\",\"id\":1}\n");
+    client_expect(&fx, &st, OK("{}", "1"));
+    ck_assert_ptr_nonnull(fx.stream_conn);
+    wait_n_conns(&fx, 2);
+
+    ck_assert_int_eq(rpc_server_send(fx.server, fx.stream_conn, "capture.data",
+                                     json_tokener_parse("{\"id\":1,\"data\":\"AA==\"}")),
+                     0);
+    /* Queued, not yet written: the loop has not run. */
+    ck_assert_uint_gt(rpc_server_output_pending(fx.server, fx.stream_conn), 0);
+    client_expect(&fx, &st, "{" V "\"method\":\"capture.data\","
+                            "\"params\":{\"id\":1,\"data\":\"AA==\"}}");
+    ck_assert_uint_eq(rpc_server_output_pending(fx.server, fx.stream_conn), 0);
+    client_send_str(&fx, &other, ECHO("7") "\n");
+    client_expect(&fx, &other, OK("{}", "7"));    /* Nothing else for it. */
+
+    /* Silent for 2 s: 'other' is closed for idleness, the stream is not. */
+    client_wait_closed(&fx, &other);
+    pump_for(&fx, &st, 1000);
+    client_poll(&st);
+    ck_assert(!st.closed);
+    ck_assert_int_eq(fx.n_closed, 1);
+    ck_assert_ptr_ne(fx.closed[0], fx.stream_conn);
+
+    /* The stream ends: the connection is timed out like any other. */
+    rpc_server_keep_open(fx.server, fx.stream_conn, false);
+    client_wait_closed(&fx, &st);
+    wait_n_conns(&fx, 0);
+    ck_assert_int_eq(fx.n_closed, 2);
+    ck_assert_ptr_eq(fx.closed[1], fx.stream_conn);
+    client_close(&st);
+    client_close(&other);
+    srv_teardown(&fx);
+    unsetenv("VSWITCH_RPC_IDLE_TIMEOUT");
+}
+END_TEST
+
 START_TEST(test_server_socket_file)
 {
     struct srv_fx fx;
@@ -1565,6 +1647,7 @@ rpc_suite(void)
     tcase_add_test(tc, test_server_notify);
     tcase_add_test(tc, test_server_max_conns);
     tcase_add_test(tc, test_server_idle_timeout);
+    tcase_add_test(tc, test_server_stream);
     tcase_add_test(tc, test_server_socket_file);
     suite_add_tcase(s, tc);
     return s;
