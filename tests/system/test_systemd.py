@@ -39,6 +39,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 from vstest import (REPO, Daemon, VsTestCase, add_bridge, builddir, send_and_verify,
                     wait_until)
@@ -291,7 +292,8 @@ class SystemdTest(VsTestCase):
         (PID 1 of a private namespace): systemctl start returns when vsctl
         works; capabilities, no_new_privs, seccomp and the read-only /usr are
         in force, and still vhost-user traffic between two DPDK frontends,
-        internal, net_tap and net_af_packet ports work; /etc/default/vswitch
+        internal, net_tap and net_af_packet ports, a packet capture and the
+        metrics endpoint work; /etc/default/vswitch
         is read (--log-file in LogsDirectory, reopened by systemctl reload);
         a crash restarts it with its configuration; stop is clean and keeps
         the runtime directory."""
@@ -305,6 +307,9 @@ class SystemdTest(VsTestCase):
         with open(unit) as f:
             unit_text = f.read()
         d = self.daemon(start=False)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            metrics_port = probe.getsockname()[1]
         # Only the binary's path and the test options differ from the unit
         # as installed; the output goes to a file (no journald here).
         dropin = ("[Service]\nExecStart=\nExecStart=%s/usr/sbin/vswitchd --no-huge "
@@ -312,7 +317,8 @@ class SystemdTest(VsTestCase):
                   "StandardOutput=append:/run/vstest-vswitchd.out\n"
                   "StandardError=inherit\n" % dest)
         sd = LiveSystemd(os.path.join(d.workdir, "sd"), unit_text,
-                         'VSWITCHD_OPTS="--log-file /var/log/vswitch/vswitchd.log"\n',
+                         'VSWITCHD_OPTS="--log-file /var/log/vswitch/vswitchd.log '
+                         '--metrics-addr 127.0.0.1:%d"\n' % metrics_port,
                          dropin)
         self.addCleanup(sd.stop)
         # The harness's Daemon, pointed at the service's sockets.
@@ -348,8 +354,33 @@ class SystemdTest(VsTestCase):
         b = self.attach(d, "vhu1", "02:00:00:00:00:0b", "B", peer="02:00:00:00:00:0a")
         a.start_fwd()
         b.start_fwd()
+        # A capture of what vhu1 sends, taken while the traffic passes.
+        pcap = os.path.join(d.workdir, "vhu1.pcapng")
+        cap = subprocess.Popen([d.vsctl_bin, "--socket", d.sock, "capture", "vhu1",
+                                "--direction", "tx", "--count", "128", "-w", pcap],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: cap.poll() is None and (cap.kill(), cap.wait()))
+        wait_until(lambda: d.rpc("port.capture_list", {})["result"]["captures"],
+                   TIMEOUT, "the capture to be listed")
         r = send_and_verify(d, a, "vhu0", b, "vhu1", bursts=4, timeout=TIMEOUT)
         self.assertEqual((r["tx"], r["tx_dropped"]), (128, 0))
+        self.assertEqual(cap.wait(TIMEOUT), 0, cap.stderr.read())
+        dump = subprocess.run(["tcpdump", "-r", pcap, "-nn", "-e"], capture_output=True,
+                              text=True, timeout=TIMEOUT)
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+        lines = dump.stdout.splitlines()
+        self.assertEqual(len(lines), 128, dump.stdout[-2000:])
+        self.assertTrue(all("02:00:00:00:00:0a > " in ln for ln in lines), lines[:3])
+        # The metrics endpoint (AF_INET under RestrictAddressFamilies) agrees
+        # with port-stats.
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port,
+                                    timeout=TIMEOUT) as resp:
+            page = resp.read().decode()
+        m = re.search(r'(?m)^vswitch_port_tx_packets_total\{bridge="br0",port="vhu1"\} '
+                      r'(\d+)', page)
+        self.assertTrue(m, page[:2000])
+        self.assertEqual(int(m.group(1)), d.port_stats("vhu1")["tx_packets"])
         r = send_and_verify(d, b, "vhu1", a, "vhu0", bursts=4, timeout=TIMEOUT)
         self.assertEqual((r["tx"], r["tx_dropped"]), (128, 0))
         a.quit()
