@@ -294,7 +294,8 @@ class SystemdTest(VsTestCase):
         in force, and still vhost-user traffic between two DPDK frontends,
         internal, net_tap and net_af_packet ports, a packet capture and the
         metrics endpoint work; /etc/default/vswitch
-        is read (--log-file in LogsDirectory, reopened by systemctl reload);
+        is read (--log-file in LogsDirectory, rotated by the installed logrotate
+        configuration, whose systemctl reload makes vswitchd reopen it);
         a crash restarts it with its configuration; stop is clean and keeps
         the runtime directory."""
         for tool in ("unshare", "nsenter", "/lib/systemd/systemd", "systemctl"):
@@ -397,11 +398,16 @@ class SystemdTest(VsTestCase):
             d.vsctl("del-port", p)
 
         # /etc/default/vswitch: the log file; systemctl reload reopens it.
+        # The logrotate configuration as installed: it rotates the file and
+        # its postrotate's `systemctl reload` makes vswitchd reopen it.
         self.assertIn("ready, control socket", open(d.log).read())
-        os.rename(d.log, d.log + ".1")
-        sd.run("systemctl", "reload", "vswitchd")
+        rotate = glob.glob(os.path.join(dest, "**/logrotate.d/vswitch"), recursive=True)
+        self.assertEqual(len(rotate), 1)
+        sd.run("logrotate", "-f", "-s", "/run/vstest-logrotate.state", rotate[0])
+        self.assertIn("ready, control socket", open(d.log + ".1").read())
         wait_until(lambda: os.path.exists(d.log) and "reopened the log file"
                    in open(d.log).read(), TIMEOUT, "the log file reopened")
+        self.assertNotIn("ready, control socket", open(d.log).read())
 
         # Restart=on-failure, with the configuration restored.
         sd.run("kill", "-SEGV", str(pid))
