@@ -182,7 +182,7 @@ sys.exit(0 if ports.get(sys.argv[1]) == "up" else 1)' "$1"
 
 say "starting vswitchd (rundir $RUNDIR)"
 "$VSWITCHD" --rundir "$RUNDIR" --statedir "$WORK/state" --pmd-cores 1 \
-    --log-level info --detach --pidfile "$PIDFILE" \
+    --log-level info --detach --pidfile "$PIDFILE" --log-file "$WORK/vswitchd.log" \
     </dev/null >>"$WORK/vswitchd.log" 2>&1
 vsctl version
 VSWITCHD_EAL_DIR=$(eal_dir "$(cat "$PIDFILE")")

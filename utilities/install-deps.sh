@@ -11,7 +11,7 @@ PKGS="build-essential cmake pkg-config git
       clang libfuzzer-14-dev
       python3-prometheus-client
       tcpdump
-      systemd man-db groff-base dpkg-dev debhelper fakeroot
+      systemd man-db groff-base dpkg-dev debhelper fakeroot logrotate
       qemu-system-x86 busybox-static cpio gzip xz-utils kmod binutils"
 
 missing=""

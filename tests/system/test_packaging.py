@@ -33,6 +33,7 @@ TIMEOUT = 900
 
 FILES = {
     "./etc/default/vswitch",
+    "./etc/logrotate.d/vswitch",
     "./lib/systemd/system/vswitchd.service",
     "./usr/bin/vsctl",
     "./usr/sbin/vswitchd",
@@ -104,7 +105,8 @@ class PackagingTest(unittest.TestCase):
         ctl = os.path.join(self.tmp, "control")
         run(["dpkg-deb", "-e", deb, ctl])
         with open(os.path.join(ctl, "conffiles")) as f:
-            self.assertEqual(f.read().split(), ["/etc/default/vswitch"])
+            self.assertEqual(f.read().split(), ["/etc/default/vswitch",
+                                                "/etc/logrotate.d/vswitch"])
         with open(os.path.join(ctl, "postinst")) as f:
             postinst = f.read()
         self.assertNotIn("deb-systemd-invoke", postinst)      # --no-start

@@ -26,6 +26,7 @@ systemd is not PID 1 on these machines, so the unit is checked by
                               PCI NICs / VFIO: none here)
 """
 
+import ctypes
 import glob
 import os
 import pwd
@@ -38,6 +39,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 from vstest import (REPO, Daemon, VsTestCase, add_bridge, builddir, send_and_verify,
                     wait_until)
@@ -118,11 +120,15 @@ class LiveSystemd:
             f.write(default_text)
         self.cgroups_before = cgroup_dirs()
         self.log = open(os.path.join(workdir, "systemd.log"), "w")
+        # unshare dies with us (PR_SET_PDEATHSIG), and --kill-child takes
+        # systemd, hence the whole namespace, with it: a harness killed by
+        # SIGKILL leaves no systemd or vswitchd behind.
         self.proc = subprocess.Popen(
             ["unshare", "--pid", "--fork", "--kill-child", "--mount",
              "--propagation", "private", "--mount-proc", "sh", "-c", NS_INIT,
              "sh", workdir], stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT)
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: ctypes.CDLL(None).prctl(1, int(signal.SIGKILL)))
         self.pid = wait_until(self._init_pid, TIMEOUT, "systemd in the namespace")
         wait_until(lambda: self.run("systemctl", "is-system-running",
                                     check=False).stdout.strip() in ("running", "degraded"),
@@ -286,8 +292,10 @@ class SystemdTest(VsTestCase):
         (PID 1 of a private namespace): systemctl start returns when vsctl
         works; capabilities, no_new_privs, seccomp and the read-only /usr are
         in force, and still vhost-user traffic between two DPDK frontends,
-        internal, net_tap and net_af_packet ports work; /etc/default/vswitch
-        is read (--log-file in LogsDirectory, reopened by systemctl reload);
+        internal, net_tap and net_af_packet ports, a packet capture and the
+        metrics endpoint work; /etc/default/vswitch
+        is read (--log-file in LogsDirectory, rotated by the installed logrotate
+        configuration, whose systemctl reload makes vswitchd reopen it);
         a crash restarts it with its configuration; stop is clean and keeps
         the runtime directory."""
         for tool in ("unshare", "nsenter", "/lib/systemd/systemd", "systemctl"):
@@ -300,6 +308,9 @@ class SystemdTest(VsTestCase):
         with open(unit) as f:
             unit_text = f.read()
         d = self.daemon(start=False)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            metrics_port = probe.getsockname()[1]
         # Only the binary's path and the test options differ from the unit
         # as installed; the output goes to a file (no journald here).
         dropin = ("[Service]\nExecStart=\nExecStart=%s/usr/sbin/vswitchd --no-huge "
@@ -307,7 +318,8 @@ class SystemdTest(VsTestCase):
                   "StandardOutput=append:/run/vstest-vswitchd.out\n"
                   "StandardError=inherit\n" % dest)
         sd = LiveSystemd(os.path.join(d.workdir, "sd"), unit_text,
-                         'VSWITCHD_OPTS="--log-file /var/log/vswitch/vswitchd.log"\n',
+                         'VSWITCHD_OPTS="--log-file /var/log/vswitch/vswitchd.log '
+                         '--metrics-addr 127.0.0.1:%d"\n' % metrics_port,
                          dropin)
         self.addCleanup(sd.stop)
         # The harness's Daemon, pointed at the service's sockets.
@@ -343,8 +355,33 @@ class SystemdTest(VsTestCase):
         b = self.attach(d, "vhu1", "02:00:00:00:00:0b", "B", peer="02:00:00:00:00:0a")
         a.start_fwd()
         b.start_fwd()
+        # A capture of what vhu1 sends, taken while the traffic passes.
+        pcap = os.path.join(d.workdir, "vhu1.pcapng")
+        cap = subprocess.Popen([d.vsctl_bin, "--socket", d.sock, "capture", "vhu1",
+                                "--direction", "tx", "--count", "128", "-w", pcap],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: cap.poll() is None and (cap.kill(), cap.wait()))
+        wait_until(lambda: d.rpc("port.capture_list", {})["result"]["captures"],
+                   TIMEOUT, "the capture to be listed")
         r = send_and_verify(d, a, "vhu0", b, "vhu1", bursts=4, timeout=TIMEOUT)
         self.assertEqual((r["tx"], r["tx_dropped"]), (128, 0))
+        self.assertEqual(cap.wait(TIMEOUT), 0, cap.stderr.read())
+        dump = subprocess.run(["tcpdump", "-r", pcap, "-nn", "-e"], capture_output=True,
+                              text=True, timeout=TIMEOUT)
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+        lines = dump.stdout.splitlines()
+        self.assertEqual(len(lines), 128, dump.stdout[-2000:])
+        self.assertTrue(all("02:00:00:00:00:0a > " in ln for ln in lines), lines[:3])
+        # The metrics endpoint (AF_INET under RestrictAddressFamilies) agrees
+        # with port-stats.
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port,
+                                    timeout=TIMEOUT) as resp:
+            page = resp.read().decode()
+        m = re.search(r'(?m)^vswitch_port_tx_packets_total\{bridge="br0",port="vhu1"\} '
+                      r'(\d+)', page)
+        self.assertTrue(m, page[:2000])
+        self.assertEqual(int(m.group(1)), d.port_stats("vhu1")["tx_packets"])
         r = send_and_verify(d, b, "vhu1", a, "vhu0", bursts=4, timeout=TIMEOUT)
         self.assertEqual((r["tx"], r["tx_dropped"]), (128, 0))
         a.quit()
@@ -361,11 +398,16 @@ class SystemdTest(VsTestCase):
             d.vsctl("del-port", p)
 
         # /etc/default/vswitch: the log file; systemctl reload reopens it.
+        # The logrotate configuration as installed: it rotates the file and
+        # its postrotate's `systemctl reload` makes vswitchd reopen it.
         self.assertIn("ready, control socket", open(d.log).read())
-        os.rename(d.log, d.log + ".1")
-        sd.run("systemctl", "reload", "vswitchd")
+        rotate = glob.glob(os.path.join(dest, "**/logrotate.d/vswitch"), recursive=True)
+        self.assertEqual(len(rotate), 1)
+        sd.run("logrotate", "-f", "-s", "/run/vstest-logrotate.state", rotate[0])
+        self.assertIn("ready, control socket", open(d.log + ".1").read())
         wait_until(lambda: os.path.exists(d.log) and "reopened the log file"
                    in open(d.log).read(), TIMEOUT, "the log file reopened")
+        self.assertNotIn("ready, control socket", open(d.log).read())
 
         # Restart=on-failure, with the configuration restored.
         sd.run("kill", "-SEGV", str(pid))

@@ -325,7 +325,8 @@ class Daemon:
          workdir/run/vswitchd.sock   control socket
          workdir/run/vhost/<port>    vhost-user sockets
          workdir/state/              persisted configuration
-         workdir/vswitchd.log        stdout+stderr of every start (appended)
+         workdir/vswitchd.log        stdout+stderr of every start (appended), and
+                                     --log-file of detached ones
     start() may be called again after stop() (restart with the same state).
     'env': extra environment variables for vswitchd (e.g. LD_PRELOAD)."""
 
