@@ -164,6 +164,22 @@ typedef void dp_rxq_info_cb(const struct dp_rxq_info *, void *aux);
 void datapath_foreach_rxq_info(const struct datapath *, unsigned pmd_id,
                                dp_rxq_info_cb *cb, void *aux);
 
+/* Batches of changes.  Between datapath_defer_begin() and the matching
+ * datapath_defer_end() (they nest), bridges created and ports attached are
+ * published to the PMDs once, at the end, instead of each waiting for an
+ * RCU grace period: 1,000 ports added in one JSON-RPC batch cost one
+ * publication.  Changes that take something away (detach, destroy,
+ * dp_port_set_l2) still publish at once, with everything pending. */
+void datapath_defer_begin(struct datapath *);
+void datapath_defer_end(struct datapath *);
+
+/* PMDs poll only the rx queues that can carry traffic (dp_port_rxq_enabled())
+ * as of the last publication.  This re-publishes the poll lists if that set
+ * changed: the daemon calls it whenever a port provider reports a change of
+ * device or queue state (and once a second).  Returns true if it published.
+ * Does nothing inside datapath_defer_begin()/end(). */
+bool datapath_poll_refresh(struct datapath *);
+
 /* Re-assigns every rx queue to a PMD by measured load, now.  Returns how
  * many queues moved to another PMD and, if 'n_rxqs' is nonnull, stores the
  * number of rx queues polled.  Waits for up to two RCU grace periods. */

@@ -43,8 +43,12 @@
  * Without a QSBR (single-threaded use) positions are handed back at once.
  *
  * Bounding the size.  In multi-writer mode rte_hash keeps per-lcore caches
- * of free slots and has more slots than 'entries'; we also give it twice
- * 'max_entries' so that cuckoo insertion never fails early.  The bound is
+ * of free slots and has more slots than 'entries'; we give it 1.25 times
+ * 'max_entries' so that cuckoo insertion does not fail early (filled to
+ * the bound at the worst rounding, 80 % of the buckets' slots, no add was
+ * refused: bench-pmd --flows 104857), yet the buckets of 200,000 MACs fit
+ * in 2 MiB (twice the entries measured 2.46 L2 misses per packet at
+ * 100,000 flows, 1.25 times 1.89, and 5-10 % fewer cycles).  The bound is
  * ours: 'n_entries' counts reservations.  A writer reserves one (refused and
  * counted 'full' at max_entries) before adding a key, and keeps it only if
  * it created the key.  rte_hash does not tell whether an add created or
@@ -338,7 +342,7 @@ fdb_create(const struct fdb_params *params, struct fdb **fdbp)
 
     struct rte_hash_parameters hp = {
         .name = fdb->name,
-        .entries = 2 * params->max_entries,
+        .entries = params->max_entries + params->max_entries / 4,
         .key_len = sizeof(struct fdb_key),
         .hash_func = fdb_hash_func,
         .hash_func_init_val = 0,

@@ -23,10 +23,12 @@
 #define FDB_DEFAULT_MAX_ENTRIES 8192
 #define FDB_DEFAULT_AGEING_MS   (300 * 1000)
 #define FDB_NAME_MAX            16      /* Name length limit, with the NUL. */
-/* Largest mac-table-size.  The rte_hash (sized for twice the entries, see
- * fdb.c) and the slot array cost about 96 bytes per entry, measured with
+/* Largest mac-table-size.  With the rte_hash sized for twice the entries,
+ * it and the slot array cost about 96 bytes per entry, measured with
  * rte_malloc_get_socket_stats(): 8192 entries 1 MiB, 1 M entries 96 MiB,
- * 4 M entries 384 MiB.  The old limit (16 M) meant 1.5 GiB per bridge. */
+ * 4 M entries 384 MiB.  Sized for 1.25 times (fdb.c), the same parts add
+ * up to about 66 bytes per entry (buckets rounded to a power of two).  The
+ * old limit (16 M) meant 1.5 GiB per bridge. */
 #define FDB_MAX_ENTRIES_LIMIT   (1u << 20)
 #define FDB_REFRESH_MS          1000    /* fdb_learn() rewrites a timestamp
                                          * at most this often. */

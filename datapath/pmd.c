@@ -10,7 +10,15 @@
  * (mid-burst flushes of full batches included); the end-of-iteration flush
  * is shared among the queues that received, by packets.  Empty polls are
  * charged to no queue.  An iteration that received anything counts as busy
- * for the PMD, otherwise as idle. */
+ * for the PMD, otherwise as idle.
+ *
+ * Switching (pmd_switch()): a burst whose packets share one untagged
+ * Ethernet header takes the whole-burst path (pmd_switch_burst()); any
+ * other goes packet by packet with one bulk FDB learn and one bulk lookup
+ * per burst (pmd_switch_each()).  Every packet passes two places: the
+ * rx-burst site in pmd_iterate() and the tx site pmd_tx().  Cycles per
+ * packet: Documentation/performance-profile.md; tests/bench/bench-pmd.c
+ * drives this file without a thread (pmd_poll_once()). */
 #include "datapath/pmd.h"
 
 #include <errno.h>
@@ -402,11 +410,14 @@ pmd_switch_burst(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port
     uint32_t payload = max_len - sizeof(struct rte_ether_hdr);
     const struct dp_snapshot *s = snap;
 
+    /* Learn first, as packet by packet: a burst to its own source is a
+     * hairpin from its first packet.  (If we fall back below,
+     * pmd_switch_each() learns again: a lookup, no write.) */
+    fdb_learn(in->fdb, &eth->src_addr, vlan, in->fdb_id, now_ms);
     if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
         int out = fdb_lookup(in->fdb, &eth->dst_addr, vlan);
         if (out >= 0) {
             if (unlikely(out == in->fdb_id)) {
-                fdb_learn(in->fdb, &eth->src_addr, vlan, in->fdb_id, now_ms);
                 st->drops[DP_DROP_RX_HAIRPIN] += n;
                 rte_pktmbuf_free_bulk(pkts, n);
                 return true;
@@ -416,7 +427,6 @@ pmd_switch_burst(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port
                 if (dp_port_l2_tags(&outp->l2, vlan) || payload > outp->l2.mtu) {
                     return false;
                 }
-                fdb_learn(in->fdb, &eth->src_addr, vlan, in->fdb_id, now_ms);
                 pmd_enqueue_burst(pmd, s, outp->port_no, pkts, n, true);
                 return true;
             }
@@ -438,7 +448,6 @@ pmd_switch_burst(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port
         }
         same[n_same++] = port_no;
     }
-    fdb_learn(in->fdb, &eth->src_addr, vlan, in->fdb_id, now_ms);
     if (!n_same) {
         st->drops[DP_DROP_RX_NO_DEST] += n;
         rte_pktmbuf_free_bulk(pkts, n);
@@ -654,6 +663,12 @@ static inline void
 pmd_charge_flush(struct pmd *pmd, const struct dp_poll_list *poll,
                  unsigned n_busy, uint64_t got, uint64_t cycles)
 {
+    if (n_busy == 1) {
+        /* The usual case: no division. */
+        struct dp_rxq_load *ql = poll->rxq[pmd->busy[0].idx].load;
+        __atomic_store_n(&ql->cycles, ql->cycles + cycles, __ATOMIC_RELAXED);
+        return;
+    }
     for (unsigned i = 0; i < n_busy; i++) {
         const struct pmd_busy_rxq *b = &pmd->busy[i];
         struct dp_rxq_load *ql = poll->rxq[b->idx].load;
@@ -685,7 +700,7 @@ pmd_iterate(struct pmd *pmd, struct rte_mbuf **pkts)
 
     /* One TSC read per poll: 't' is when the current poll began. */
     uint64_t t = prev;
-    for (unsigned i = 0; i < poll->n; i++) {
+    for (unsigned i = 0; i < poll->n_active; i++) {
         const struct dp_rxq *rxq = &poll->rxq[i];
         struct dp_port *port = rxq->port;
         /* The rx-burst site: every received burst goes through here. */

@@ -24,8 +24,13 @@ struct dp_rxq {
     uint16_t qid;
 };
 
+/* The rx queues assigned to one PMD: the first 'n_active' can carry
+ * traffic (dp_port_rxq_enabled() when published) and are polled; the rest
+ * (e.g. vhost queues with no frontend) are only listed, for pmd.rxq_show
+ * and the load history, so idle ports cost no polling time. */
 struct dp_poll_list {
     unsigned n;
+    unsigned n_active;
     struct dp_rxq rxq[DP_MAX_PORTS * DP_MAX_QUEUES];
 };
 

@@ -18,7 +18,10 @@
  * cycles per packet and Mpps of the same loop (one core, no copies: the
  * switch's own cost plus the fake ports' mbuf alloc/free).
  *
- * Usage: bench-pmd [--flows N] [--iters N] [--slow-clock N]
+ * Usage: bench-pmd [--flows N] [--iters N] [--slow-clock N] [--idle N [--idle-enabled]]
+ * --idle N adds N ports that never receive anything (vhost ports without a
+ * frontend): by default their queues are not polled, as in the daemon;
+ * --idle-enabled has them polled, as every queue was before.
  * --slow-clock N runs the FDB clock N times slower (callgrind.sh uses 100):
  * under valgrind a second of real time is only a few thousand packets, so
  * with many flows every packet would find its entry due for its once a
@@ -59,6 +62,7 @@ static struct {
     struct rte_mempool *mp;
     uint32_t flows;
     unsigned clock_slowdown;
+    unsigned n_idle;
 } B;
 
 /* MAC number 'i' of side 'side' (0: A, 1: B): locally administered. */
@@ -114,6 +118,46 @@ bench_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts, uint16_t
 static const struct dp_port_ops bench_ops = {
     .rx = bench_rx,
     .tx = bench_tx,
+};
+
+/* Idle ports (--idle N): nothing to receive, like vhost ports without a
+ * frontend.  With --idle-enabled they say their queue can carry traffic,
+ * so the PMD polls them as it polled every queue before; otherwise they
+ * are listed but not polled. */
+static bool idle_enabled;
+
+static uint16_t
+idle_rx(struct dp_port *port, uint16_t qid, struct rte_mbuf **pkts, uint16_t n)
+{
+    (void) port;
+    (void) qid;
+    (void) pkts;
+    (void) n;
+    return 0;
+}
+
+static void
+idle_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts, uint16_t n,
+        struct dp_stats *st)
+{
+    (void) port;
+    (void) pmd_id;
+    st->drops[DP_DROP_TX_LINK_DOWN] += n;
+    rte_pktmbuf_free_bulk(pkts, n);
+}
+
+static bool
+idle_rxq_enabled(const struct dp_port *port, uint16_t qid)
+{
+    (void) port;
+    (void) qid;
+    return idle_enabled;
+}
+
+static const struct dp_port_ops idle_ops = {
+    .rx = idle_rx,
+    .tx = idle_tx,
+    .rxq_enabled = idle_rxq_enabled,
 };
 
 /* Runs 'iters' PMD iterations.  Returns packets received. */
@@ -192,6 +236,22 @@ run(uint32_t flows, unsigned iters)
         dp_port_attach(dp, br, bp[s].port);
     }
 
+    struct dp_port **idle = calloc(B.n_idle + 1, sizeof *idle);
+    if (!idle) {
+        fprintf(stderr, "bench-pmd: out of memory\n");
+        exit(EXIT_FAILURE);
+    }
+    for (unsigned i = 0; i < B.n_idle; i++) {
+        char name[DP_NAME_MAX];
+        snprintf(name, sizeof name, "idle%u", i);
+        err = dp_port_create(dp, name, &idle_ops, NULL, 1, &idle[i]);
+        if (err) {
+            fprintf(stderr, "bench-pmd: dp_port_create: %s\n", strerror(-err));
+            exit(EXIT_FAILURE);
+        }
+        dp_port_attach(dp, br, idle[i]);
+    }
+
     /* Warm up: every MAC learned on both sides, caches warm. */
     unsigned warm = 2 * (flows / DP_BURST + 1) + 1000;
     bench_warm_up(dp, warm);
@@ -228,6 +288,11 @@ run(uint32_t flows, unsigned iters)
         dp_port_destroy(dp, bp[s].port);
         free(macs[s]);
     }
+    for (unsigned i = 0; i < B.n_idle; i++) {
+        dp_port_detach(dp, idle[i]);
+        dp_port_destroy(dp, idle[i]);
+    }
+    free(idle);
     dp_bridge_destroy(dp, br);
     datapath_destroy(dp);
     return rc;
@@ -236,7 +301,8 @@ run(uint32_t flows, unsigned iters)
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: bench-pmd [--flows N] [--iters N] [--slow-clock N]\n");
+    fprintf(stderr, "usage: bench-pmd [--flows N] [--iters N] [--slow-clock N] "
+            "[--idle N [--idle-enabled]]\n");
     exit(2);
 }
 
@@ -249,6 +315,10 @@ main(int argc, char *argv[])
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--flows") && i + 1 < argc) {
             flows = (uint32_t) strtoul(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--idle") && i + 1 < argc) {
+            B.n_idle = (unsigned) strtoul(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--idle-enabled")) {
+            idle_enabled = true;
         } else if (!strcmp(argv[i], "--slow-clock") && i + 1 < argc) {
             B.clock_slowdown = (unsigned) strtoul(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--iters") && i + 1 < argc) {
@@ -257,7 +327,7 @@ main(int argc, char *argv[])
             usage();
         }
     }
-    if (!flows || flows > (1u << 18) || !iters) {
+    if (!flows || flows > (1u << 18) || !iters || B.n_idle > DP_MAX_PORTS - 2) {
         usage();
     }
 

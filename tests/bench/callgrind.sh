@@ -10,7 +10,8 @@
 # L1d and a 2 MiB last level (this machine's per-core L2) and reports L1d
 # and L2 data misses per packet: at 100,000 MACs the FDB no longer fits in
 # L2, and those misses, not instructions, are what the many-flow case costs.
-# VERBOSE=1 lists the top functions (exclusive cost).
+# VERBOSE=1 lists the top functions (exclusive cost).  BENCH_ARGS adds
+# bench-pmd options, e.g. BENCH_ARGS="--idle 1000" (1,000 idle ports).
 #
 # Usage: tests/bench/callgrind.sh [BUILDDIR] [FLOWS...]   (default: build 1 10000 100000)
 set -eu
@@ -32,13 +33,15 @@ for f in $flows; do
     # shellcheck disable=SC2086
     valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
         --toggle-collect=bench_measure $cache \
-        "$bench" --flows "$f" --iters "$iters" --slow-clock 100 \
+        "$bench" --flows "$f" --iters "$iters" --slow-clock 100 ${BENCH_ARGS:-} \
         > "$tmp/log.$f" 2>&1 || { cat "$tmp/log.$f" >&2; exit 1; }
     pkts=$(sed -n 's/^flows [0-9]*: \([0-9]*\) packets.*/\1/p' "$tmp/log.$f")
     callgrind_annotate --inclusive=yes --show-percs=no "$out" > "$tmp/incl.$f"
     # PROGRAM TOTALS: Ir, then (with the cache simulation) Dr Dw I1mr D1mr
     # D1mw ILmr DLmr DLmw.
-    set -- $(sed -n 's/^ *\([0-9, ]*[0-9]\) .*PROGRAM TOTALS.*/\1/p' "$tmp/incl.$f" | tr -d , )
+    # (callgrind_annotate writes a zero count as ".")
+    set -- $(sed -n 's/^ *\([0-9,. ]*[0-9.]\) .*PROGRAM TOTALS.*/\1/p' "$tmp/incl.$f" \
+             | tr -d , | sed 's/\(^\| \)\.\( \|$\)/\10\2/g; s/\(^\| \)\.\( \|$\)/\10\2/g')
     total=$1
     # Inclusive Ir of each fake port function: the largest figure on its
     # lines (callgrind_annotate lists a function once per call site too).
