@@ -7,6 +7,8 @@
  * cannot be initialised again in a forked child. */
 #include "datapath/fdb.h"
 
+#include "tests/unit/eal-check.h"
+
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
@@ -708,31 +710,8 @@ int
 main(int argc, char *argv[])
 {
     (void) argc;
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "test-fdb-%ld", (long) getpid());
-    char *eal_argv[] = {
-        argv[0], "--no-huge", "-m", "128", "--no-pci", "--no-shconf",
-        "--no-telemetry", "--file-prefix", prefix,
-        "--log-level", "lib.*:error", "-l", "0,1",
+    static const struct eal_check c = {
+        .name = "test-fdb", .mem_mb = "128", .lcores = "0,1", .suite = fdb_suite,
     };
-    int eal_argc = (int) (sizeof eal_argv / sizeof eal_argv[0]);
-
-    if (rte_eal_init(eal_argc, eal_argv) < 0) {
-        fprintf(stderr, "test-fdb: rte_eal_init failed: %s\n",
-                rte_strerror(rte_errno));
-        return EXIT_FAILURE;
-    }
-
-    SRunner *sr = srunner_create(fdb_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-
-    /* EAL leaves its (empty, with --no-shconf) runtime directory behind. */
-    char rundir[PATH_MAX];
-    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
-    rte_eal_cleanup();
-    rmdir(rundir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return eal_check_main(argv[0], &c);
 }

@@ -39,6 +39,8 @@
  * files); the suite runs with CK_NOFORK. */
 #include "datapath/offload.h"
 
+#include "tests/unit/eal-check.h"
+
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
@@ -697,44 +699,28 @@ offload_suite(void)
     return s;
 }
 
+/* The packet pool, with no per-lcore cache so the free count is exact. */
+static int
+pool_create(void)
+{
+    mp = rte_pktmbuf_pool_create("test_offload", POOL_SIZE, 0, 0,
+                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    return mp ? 0 : -1;
+}
+
+static void
+pool_free(void)
+{
+    rte_mempool_free(mp);
+}
+
 int
 main(int argc, char *argv[])
 {
     (void) argc;
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "test-offload-%ld", (long) getpid());
-    char *eal_argv[] = {
-        argv[0], "--no-huge", "-m", "128", "--no-pci", "--no-shconf",
-        "--no-telemetry", "--file-prefix", prefix,
-        "--log-level", "lib.*:error", "-l", "0",
+    static const struct eal_check c = {
+        .name = "test-offload", .mem_mb = "128", .lcores = "0",
+        .suite = offload_suite, .setup = pool_create, .teardown = pool_free,
     };
-    int eal_argc = (int) (sizeof eal_argv / sizeof eal_argv[0]);
-
-    if (rte_eal_init(eal_argc, eal_argv) < 0) {
-        fprintf(stderr, "test-offload: rte_eal_init failed: %s\n",
-                rte_strerror(rte_errno));
-        return EXIT_FAILURE;
-    }
-    /* No per-lcore cache, so the free count is exact. */
-    mp = rte_pktmbuf_pool_create("test_offload", POOL_SIZE, 0, 0,
-                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    if (!mp) {
-        fprintf(stderr, "test-offload: cannot create the pool: %s\n",
-                rte_strerror(rte_errno));
-        rte_eal_cleanup();
-        return EXIT_FAILURE;
-    }
-
-    SRunner *sr = srunner_create(offload_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-
-    rte_mempool_free(mp);
-    char rundir[PATH_MAX];
-    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
-    rte_eal_cleanup();
-    rmdir(rundir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return eal_check_main(argv[0], &c);
 }
