@@ -54,6 +54,9 @@ DATA_MIB = 16
 PING_INTERVAL = 0.1              # the outage measurements' resolution
 OFFLOAD_OPTS = ("csum=false", "tso=false")
 RING_PACKED_BIT = 34             # VIRTIO_F_RING_PACKED
+# virtio-net offload feature bits, as the guest sees them in
+# /sys/class/net/eth0/device/features (one '0'/'1' per bit).
+OFFLOAD_BITS = {"csum": 0, "guest_csum": 1, "guest_tso4": 7, "host_tso4": 11}
 
 
 def mac(i):
@@ -197,6 +200,12 @@ class VmTest(VsTestCase):
         r.sh("rm -f /tmp/rx")
         return sent, got, size, secs
 
+    def guest_offloads(self, name):
+        """The offload features guest 'name' negotiated on eth0 (names of
+        OFFLOAD_BITS), from its own view of the device."""
+        bits = self.guests[name].sh("cat /sys/class/net/eth0/device/features").strip()
+        return {f for f, b in OFFLOAD_BITS.items() if bits[b] == "1"}
+
     def iperf(self, src, dst, secs=4):
         """Guest-to-guest TCP throughput (iperf3, Mbit/s, sender side)."""
         r = self.guests[dst]
@@ -286,17 +295,32 @@ class VmTest(VsTestCase):
 
     def test_f1_tcp_integrity(self):
         self.assert_ping("a", IP["b"], count=1)
-        VmTest.mbps_offload = self._tcp("b", "A -> B (both ports default options)")
+        feats = {g: self.guest_offloads(g) for g in ("a", "b")}
+        if not self.no_offload_reason:
+            # A vswitchd with csum=/tso= options offers them by default.
+            for g in ("a", "b"):
+                self.assertEqual(feats[g], set(OFFLOAD_BITS),
+                                 "guest %s negotiated %s" % (g, feats[g]))
+        VmTest.mbps_offload = self._tcp("b", "A -> B (default port options; guests "
+                                        "negotiated %s)" % (sorted(feats["b"]) or "no offloads"))
 
     def test_f2_tcp_to_port_without_offloads(self):
         if self.no_offload_reason:
             self.skipTest(self.no_offload_reason)
         self.assert_ping("a", IP["o"], count=1)
-        mbps = self._tcp("o", "A -> O (vm-o: %s)" % " ".join(OFFLOAD_OPTS))
+        self.assertEqual(self.guest_offloads("o"), set(),
+                         "guest o negotiated offloads on a port with %s" % (OFFLOAD_OPTS,))
+        mbps = self._tcp("o", "A -> O (vm-o: %s; the switch segments and "
+                         "checksums A's super-frames)" % " ".join(OFFLOAD_OPTS))
+        # O as the sender: its kernel segments and checksums in software.
+        o_b, retr = self.iperf("o", "b")
         ref = getattr(VmTest, "mbps_offload", None)
+        log("iperf3 O -> B (sender without offloads): %.0f Mbit/s (%d retransmits)"
+            % (o_b, retr))
         if ref:
-            log("throughput with/without offloads: %.0f / %.0f Mbit/s = %.2fx"
-                % (ref, mbps, ref / mbps if mbps else float("inf")))
+            log("throughput A -> B (offloads end to end) / O -> B (none at the sender) "
+                "= %.0f / %.0f Mbit/s = %.2fx; A -> O (switch does it) %.0f Mbit/s"
+                % (ref, o_b, ref / o_b if o_b else float("inf"), mbps))
 
     def test_g_packed_ring(self):
         p, a = self.guests["p"], self.guests["a"]
