@@ -465,6 +465,21 @@ jidx(struct json_object *obj, const char *key, size_t i)
 
 /* Prints the members of object 'obj' as "key: value" lines indented by
  * 'indent' spaces; non-empty objects nest, indented two more spaces. */
+/* True if 'v' is a non-empty array of strings. */
+static int
+is_string_array(struct json_object *v)
+{
+    if (!json_object_is_type(v, json_type_array) || !json_object_array_length(v)) {
+        return 0;
+    }
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void
 print_members(struct json_object *obj, int indent)
 {
@@ -473,6 +488,13 @@ print_members(struct json_object *obj, int indent)
             && json_object_object_length(value) > 0) {
             printf("%*s%s:\n", indent, "", key);
             print_members(value, indent + 2);
+        } else if (is_string_array(value)) {
+            /* E.g. a vhost port's negotiated "features": one line. */
+            printf("%*s%s:", indent, "", key);
+            for (size_t i = 0; i < json_object_array_length(value); i++) {
+                printf(" %s", json_object_get_string(json_object_array_get_idx(value, i)));
+            }
+            printf("\n");
         } else {
             printf("%*s%s: %s\n", indent, "", key,
                    value ? jtext(value) : "null");

@@ -45,7 +45,8 @@
     DP_DROP(TX_RING_FULL,  "tx_dropped_ring_full")       \
     DP_DROP(TX_LINK_DOWN,  "tx_dropped_link_down")       \
     DP_DROP(TX_MTU,        "tx_dropped_mtu")             \
-    DP_DROP(TX_NO_MBUF,    "tx_dropped_no_mbuf")
+    DP_DROP(TX_NO_MBUF,    "tx_dropped_no_mbuf")         \
+    DP_DROP(TX_OFFLOAD,    "tx_dropped_offload")
 
 enum dp_drop {
 #define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,
@@ -97,6 +98,18 @@ struct dp_rxq_load {
 
 struct dp_port;
 
+/* What a port's tx can take of the checksum and segmentation offload
+ * requests a packet may carry (ol_flags RTE_MBUF_F_TX_TCP_CKSUM,
+ * RTE_MBUF_F_TX_UDP_CKSUM, RTE_MBUF_F_TX_TCP_SEG with l2/l3/l4_len and
+ * tso_segsz; see offload.h).  What a port cannot take, the datapath does in
+ * software before calling its tx(). */
+#define DP_TX_CSUM    (1u << 0)  /* Partial TCP/UDP checksums. */
+#define DP_TX_TSO4    (1u << 1)  /* TCP/IPv4 segmentation (with DP_TX_CSUM). */
+#define DP_TX_TSO6    (1u << 2)  /* TCP/IPv6 segmentation (with DP_TX_CSUM). */
+#define DP_TX_WRITES  (1u << 3)  /* tx() writes into packets that carry
+                                  * requests (rte_eth_tx_prepare()): shared
+                                  * ones get the software path instead. */
+
 struct dp_port_ops {
     /* Receives up to 'n' packets from rx queue 'qid' into 'pkts'.  Returns
      * how many.  Called only by the PMD that owns (port, qid). */
@@ -116,6 +129,13 @@ struct dp_port_ops {
      * dp_port_rxq_enabled(): true if rx queue 'qid' currently carries
      * traffic (e.g. a vhost frontend is connected and enabled that vring). */
     bool (*rxq_enabled)(const struct dp_port *, uint16_t qid);
+
+    /* Optional (NULL: 0).  Called by PMDs before tx() when a batch holds
+     * packets with offload requests: the DP_TX_* bits the port can take
+     * now (e.g. what the connected vhost frontend negotiated).  Must be
+     * cheap (an atomic load) and may change at any time; packets already
+     * prepared for the previous value stay correct (less is always safe). */
+    uint32_t (*tx_offloads)(const struct dp_port *);
 };
 
 /* VLANs and MTU (DESIGN.md section 3; the model of Open vSwitch's tag,

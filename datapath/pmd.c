@@ -22,6 +22,7 @@
 #include <rte_prefetch.h>
 
 #include "datapath/fdb.h"
+#include "datapath/offload.h"
 
 /* Sends the batch of port 'port_no' and empties it. */
 static inline void
@@ -39,7 +40,7 @@ pmd_flush_port(struct pmd *pmd, const struct dp_snapshot *snap, uint16_t port_no
     }
     struct dp_stats *st = &port->stats[pmd->id];
     uint64_t before = st->tx_packets;
-    port->ops->tx(port, pmd->id, b->pkts, n, st);
+    offload_tx(port, pmd->id, pmd->mp, b->pkts, n, st);  /* Software csum/TSO. */
     pmd->counters.tx_packets += st->tx_packets - before;
 }
 
@@ -336,6 +337,7 @@ pmd_switch(struct pmd *pmd, const struct dp_snapshot *snap, struct dp_port *in,
         }
         uint32_t payload = rte_pktmbuf_pkt_len(m) - sizeof(struct rte_ether_hdr)
                            - (tagged ? sizeof(struct rte_vlan_hdr) : 0);
+        payload = offload_mtu_payload(m, payload);     /* TSO: a segment's. */
 
         const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
         if (vlan != last_src_vlan || !rte_is_same_ether_addr(&eth->src_addr, &last_src)) {

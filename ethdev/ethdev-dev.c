@@ -320,6 +320,27 @@ configure_and_start(struct ethdev_dev *dev, const struct rte_eth_dev_info *info,
     /* Flooded and jumbo frames can be mbuf chains, both ways: a frame larger
      * than one mbuf is received as a chain where the device can (scatter). */
     conf.txmode.offloads = info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    /* Checksum and TSO where the device has them (offload.h): packets
+     * asking for them go through as they are, the others get it done in
+     * software by the datapath. */
+    uint64_t capa = info->tx_offload_capa;
+    uint64_t csum = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+    uint64_t tso = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+    dev->dp.tx_offloads = 0;
+    if ((capa & csum) == csum) {
+        conf.txmode.offloads |= csum;
+        dev->dp.tx_offloads = DP_TX_CSUM | DP_TX_WRITES;
+        if ((capa & tso) == tso) {
+            conf.txmode.offloads |= tso;
+            dev->dp.tx_offloads |= DP_TX_TSO4 | DP_TX_TSO6;
+            /* net_tap segments with rte_gso, which in DPDK 22.11 knows
+             * TCP/IPv4 only: it hands TCP/IPv6 super-frames to the kernel
+             * whole (measured by test_offload).  Those we segment. */
+            if (!strcmp(info->driver_name, "net_tap")) {
+                dev->dp.tx_offloads &= ~DP_TX_TSO6;
+            }
+        }
+    }
     conf.rxmode.offloads = info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
     conf.intr_conf.lsc = lsc;
     conf.intr_conf.rmv = (*info->dev_flags & RTE_ETH_DEV_INTR_RMV) != 0;
@@ -829,6 +850,17 @@ ethdev_dev_show(const struct ethdev_dev *dev, struct json_object *o)
     json_object_object_add(o, "txq_size", json_object_new_int(dev->txq_size));
     json_object_object_add(o, "tx_queues_shared", json_object_new_boolean(shared));
     json_object_object_add(o, "mac", json_object_new_string(macs));
+    struct json_object *ol = json_object_new_array();
+    if (dev->dp.tx_offloads & DP_TX_CSUM) {
+        json_object_array_add(ol, json_object_new_string("csum"));
+    }
+    if (dev->dp.tx_offloads & DP_TX_TSO4) {
+        json_object_array_add(ol, json_object_new_string("tso4"));
+    }
+    if (dev->dp.tx_offloads & DP_TX_TSO6) {
+        json_object_array_add(ol, json_object_new_string("tso6"));
+    }
+    json_object_object_add(o, "tx_offloads", ol);   /* See offload.h. */
     if (__atomic_load_n(&dev->dp.removed, __ATOMIC_ACQUIRE)) {
         json_object_object_add(o, "removed", json_object_new_boolean(true));
     }

@@ -47,6 +47,8 @@ struct ethdev_dp {
                                  * down, tx drops (DP_DROP_TX_LINK_DOWN). */
     bool removed;               /* Atomic: the device was unplugged under
                                  * us; rx and tx no longer touch it. */
+    uint32_t tx_offloads;       /* DP_TX_* enabled on the device (always
+                                 * with DP_TX_WRITES: tx_prepare writes). */
     struct ethdev_txq txq[ETHDEV_MAX_TXQ];
 };
 

@@ -8,6 +8,7 @@
 #include "vhost/vhost-port.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,10 +28,12 @@
 #include "lib/fsutil.h"
 #include "lib/vlog.h"
 #include "datapath/datapath.h"
+#include "datapath/offload.h"
 
 #define DEFAULT_TX_RETRIES 8
 #define MAX_TX_RETRIES     32
 #define NO_TXQ             UINT8_MAX
+#define VHOST_OPTIONS      "path, queues, tx-retries, csum, tso"
 
 /* Vring index of queue pair 'qp': the guest's rx ring (we enqueue) and the
  * guest's tx ring (we dequeue). */
@@ -47,6 +50,8 @@ struct vhost_port {
     uint8_t txq_locked[DP_MAX_QUEUES];   /* Atomic; take tx_lock[q]. */
     uint16_t queues;
     unsigned tx_retries;                 /* Atomic. */
+    uint32_t tx_offloads;                /* Atomic; DP_TX_* the connected
+                                          * frontend negotiated. */
     struct rte_mempool *mp;
     rte_spinlock_t tx_lock[DP_MAX_QUEUES];
 
@@ -55,6 +60,8 @@ struct vhost_port {
     char name[DP_NAME_MAX];
     char path[PATH_MAX];
     bool client;
+    bool csum;                           /* Options csum=, tso= (constant). */
+    bool tso;
     int conn_vid;                        /* The connection we serve, or -1. */
     unsigned n_vrings;
     uint64_t refused;                    /* Connections refused (busy). */
@@ -75,14 +82,42 @@ static struct {
 } ctx = { .mutex = PTHREAD_MUTEX_INITIALIZER,
           .dev_mutex = PTHREAD_MUTEX_INITIALIZER };
 
-/* Offloads we do not implement: negotiating them would let guests send
- * partial checksums or GSO frames the switch would forward as is. */
-static const uint64_t disabled_features =
-    (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
-    (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+/* Offloads never offered: UFO (the datapath has no UDP segmentation, and
+ * Linux guests no longer send UFO) and ECN (it qualifies TSO frames whose
+ * CWR the guest leaves to the device; our software segmentation would
+ * have to implement it). */
+static const uint64_t never_features =
     (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |
-    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
     (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO);
+
+/* Offered unless csum=false. */
+static const uint64_t csum_features =
+    (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM);
+
+/* Offered unless tso=false or csum=false (virtio: TSO needs the checksum
+ * features). */
+static const uint64_t tso_features =
+    (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6);
+
+/* The DP_TX_* bits a frontend that negotiated 'features' takes: what it
+ * accepts from us in its rx ring (the GUEST_* features). */
+static uint32_t
+tx_offloads_of(uint64_t features)
+{
+    uint32_t caps = 0;
+
+    if (features & (1ULL << VIRTIO_NET_F_GUEST_CSUM)) {
+        caps |= DP_TX_CSUM;
+        if (features & (1ULL << VIRTIO_NET_F_GUEST_TSO4)) {
+            caps |= DP_TX_TSO4;
+        }
+        if (features & (1ULL << VIRTIO_NET_F_GUEST_TSO6)) {
+            caps |= DP_TX_TSO6;
+        }
+    }
+    return caps;
+}
 
 /* Hot path. */
 
@@ -95,7 +130,9 @@ vhost_port_rx(struct dp_port *port, uint16_t qid, struct rte_mbuf **pkts, uint16
     if (vid < 0 || !__atomic_load_n(&vp->rx_enabled[qid], __ATOMIC_RELAXED)) {
         return 0;
     }
-    return rte_vhost_dequeue_burst(vid, GUEST_TX_VRING(qid), vp->mp, pkts, n);
+    uint16_t k = rte_vhost_dequeue_burst(vid, GUEST_TX_VRING(qid), vp->mp, pkts, n);
+    offload_rx_virtio(pkts, k);
+    return k;
 }
 
 static void
@@ -153,10 +190,19 @@ vhost_port_rxq_enabled(const struct dp_port *port, uint16_t qid)
            && __atomic_load_n(&vp->rx_enabled[qid], __ATOMIC_RELAXED);
 }
 
+static uint32_t
+vhost_port_tx_offloads(const struct dp_port *port)
+{
+    const struct vhost_port *vp = port->priv;
+
+    return __atomic_load_n(&vp->tx_offloads, __ATOMIC_ACQUIRE);
+}
+
 static const struct dp_port_ops vhost_dp_ops = {
     .rx = vhost_port_rx,
     .tx = vhost_port_tx,
     .rxq_enabled = vhost_port_rxq_enabled,
+    .tx_offloads = vhost_port_tx_offloads,
 };
 
 /* Device callbacks, on DPDK's vhost event thread (or on the main thread from
@@ -276,6 +322,12 @@ new_device(int vid)
         rte_vhost_enable_guest_notification(vid, (uint16_t) i, 0);
     }
     vp->n_vrings = n_vrings;
+    uint64_t features = 0;
+    if (rte_vhost_get_negotiated_features(vid, &features)) {
+        features = 0;       /* Take nothing: everything done in software. */
+    }
+    /* Before the vid: a PMD that sees the device sees what it takes. */
+    __atomic_store_n(&vp->tx_offloads, tx_offloads_of(features), __ATOMIC_RELEASE);
     __atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
     snprintf(name, sizeof name, "%s", vp->name);
     uint16_t queues = vp->queues;
@@ -301,6 +353,7 @@ destroy_device(int vid)
     struct vhost_port *vp = port_by_conn(vid);
     if (vp && __atomic_load_n(&vp->vid, __ATOMIC_RELAXED) == vid) {
         __atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
+        __atomic_store_n(&vp->tx_offloads, 0, __ATOMIC_RELEASE);
         snprintf(name, sizeof name, "%s", vp->name);
     }
     pthread_mutex_unlock(&ctx.mutex);
@@ -463,6 +516,8 @@ struct vhost_config {
     bool client;
     uint16_t queues;
     unsigned tx_retries;
+    bool csum;
+    bool tso;
     char path[PATH_MAX];
 };
 
@@ -512,6 +567,22 @@ resolve_path(const char *name, const char *path, bool required, char *out, char 
     return 0;
 }
 
+/* Parses boolean option 'key' = 's' of port 'name' ("true" or "false").
+ * Returns 0 and *out, or -EINVAL with a message. */
+static int
+parse_bool(const char *name, const char *key, const char *s, bool *out, char *err)
+{
+    if (!strcmp(s, "true")) {
+        *out = true;
+    } else if (!strcmp(s, "false")) {
+        *out = false;
+    } else {
+        return port_fail(err, -EINVAL, "port \"%s\": option %s must be true or false, "
+                         "not \"%s\"", name, key, s);
+    }
+    return 0;
+}
+
 static int
 parse_options(const char *name, struct json_object *options, bool client,
               struct vhost_config *cfg, char *err)
@@ -520,8 +591,11 @@ parse_options(const char *name, struct json_object *options, bool client,
     unsigned v;
     int rc;
 
+    int tso = -1;                       /* -1: not given. */
+
     *cfg = (struct vhost_config) { .client = client, .queues = 1,
-                                   .tx_retries = DEFAULT_TX_RETRIES };
+                                   .tx_retries = DEFAULT_TX_RETRIES,
+                                   .csum = true, .tso = true };
     json_object_object_foreach(options, key, val) {
         const char *s = json_object_get_string(val);
         if (!strcmp(key, "path")) {
@@ -536,12 +610,27 @@ parse_options(const char *name, struct json_object *options, bool client,
                 return rc;
             }
             cfg->tx_retries = v;
+        } else if (!strcmp(key, "csum") || !strcmp(key, "tso")) {
+            bool on = false;
+            if ((rc = parse_bool(name, key, s, &on, err))) {
+                return rc;
+            }
+            if (key[0] == 'c') {
+                cfg->csum = on;
+            } else {
+                tso = on;
+            }
         } else {
             return port_fail(err, -EINVAL, "port \"%s\": unknown option \"%s\" for type "
-                        "%s (known: path, queues, tx-retries)", name, key,
+                        "%s (known: " VHOST_OPTIONS ")", name, key,
                         client ? "vhost-user-client" : "vhost-user");
         }
     }
+    if (tso == 1 && !cfg->csum) {
+        return port_fail(err, -EINVAL, "port \"%s\": tso=true needs csum=true (virtio "
+                         "TSO requires checksum offload)", name);
+    }
+    cfg->tso = cfg->csum && tso != 0;
     return resolve_path(name, path, client, cfg->path, err);
 }
 
@@ -657,6 +746,8 @@ vhost_create(const char *name, struct json_object *options, bool client,
     vp->tx_retries = cfg.tx_retries;
     vp->mp = ctx.env.mp;
     vp->client = client;
+    vp->csum = cfg.csum;
+    vp->tso = cfg.tso;
     memset(vp->txq_of_pmd, NO_TXQ, sizeof vp->txq_of_pmd);
     for (unsigned q = 0; q < DP_MAX_QUEUES; q++) {
         rte_spinlock_init(&vp->tx_lock[q]);
@@ -664,7 +755,15 @@ vhost_create(const char *name, struct json_object *options, bool client,
     snprintf(vp->name, sizeof vp->name, "%s", name);
     snprintf(vp->path, sizeof vp->path, "%s", cfg.path);
 
-    uint64_t flags = RTE_VHOST_USER_NET_STATS_ENABLE;
+    /* Compliant offload flags: librte_vhost reports partial checksums and
+     * GSO frames as a NIC would (RTE_MBUF_F_RX_L4_CKSUM_NONE,
+     * RTE_MBUF_F_RX_LRO), and checksums in software what it cannot
+     * describe so (e.g. a tunnel's inner checksum); offload_rx_virtio()
+     * turns that into the datapath's requests. */
+    uint64_t flags = RTE_VHOST_USER_NET_STATS_ENABLE
+                     | RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
+    uint64_t disabled = never_features | (cfg.csum ? 0 : csum_features)
+                        | (cfg.tso ? 0 : tso_features);
     if (client) {
         flags |= RTE_VHOST_USER_CLIENT;
     }
@@ -677,7 +776,7 @@ vhost_create(const char *name, struct json_object *options, bool client,
         return port_fail(err, -EIO, "port \"%s\": cannot register vhost-user socket %s",
                     name, cfg.path);
     }
-    if (rte_vhost_driver_disable_features(vp->path, disabled_features)
+    if (rte_vhost_driver_disable_features(vp->path, disabled)
         || rte_vhost_driver_callback_register(vp->path, &device_ops)) {
         rte_vhost_driver_unregister(vp->path);
         rte_free(vp);
@@ -872,6 +971,70 @@ vring_stats_json(const struct vhost_port *vp)
     return vrings;
 }
 
+/* Names of virtio feature bits, as the virtio spec and Linux spell them
+ * (lower case, without the VIRTIO_NET_F_ / VIRTIO_F_ prefix). */
+static const struct {
+    uint8_t bit;
+    const char *name;
+} feature_names[] = {
+    { 0, "csum" }, { 1, "guest_csum" }, { 2, "ctrl_guest_offloads" },
+    { 3, "mtu" }, { 5, "mac" }, { 7, "guest_tso4" }, { 8, "guest_tso6" },
+    { 9, "guest_ecn" }, { 10, "guest_ufo" }, { 11, "host_tso4" },
+    { 12, "host_tso6" }, { 13, "host_ecn" }, { 14, "host_ufo" },
+    { 15, "mrg_rxbuf" }, { 16, "status" }, { 17, "ctrl_vq" }, { 18, "ctrl_rx" },
+    { 19, "ctrl_vlan" }, { 20, "ctrl_rx_extra" }, { 21, "guest_announce" },
+    { 22, "mq" }, { 23, "ctrl_mac_addr" }, { 24, "notify_on_empty" },
+    { 26, "log_all" }, { 27, "any_layout" }, { 28, "indirect_desc" },
+    { 29, "event_idx" }, { 30, "protocol_features" }, { 32, "version_1" },
+    { 33, "access_platform" }, { 34, "ring_packed" }, { 35, "in_order" },
+    { 36, "order_platform" }, { 37, "sr_iov" }, { 38, "notification_data" },
+};
+
+/* Returns a JSON array of the names of the bits set in 'features' (unknown
+ * bits as "bit_N"). */
+static struct json_object *
+features_json(uint64_t features)
+{
+    struct json_object *a = json_object_new_array();
+
+    for (unsigned bit = 0; bit < 64; bit++) {
+        if (!(features & (1ULL << bit))) {
+            continue;
+        }
+        const char *name = NULL;
+        for (size_t i = 0; i < RTE_DIM(feature_names); i++) {
+            if (feature_names[i].bit == bit) {
+                name = feature_names[i].name;
+            }
+        }
+        char buf[16];
+        if (!name) {
+            snprintf(buf, sizeof buf, "bit_%u", bit);
+            name = buf;
+        }
+        json_object_array_add(a, json_object_new_string(name));
+    }
+    return a;
+}
+
+/* The DP_TX_* bits 'caps' as a JSON array of names. */
+static struct json_object *
+tx_offloads_json(uint32_t caps)
+{
+    struct json_object *a = json_object_new_array();
+
+    if (caps & DP_TX_CSUM) {
+        json_object_array_add(a, json_object_new_string("csum"));
+    }
+    if (caps & DP_TX_TSO4) {
+        json_object_array_add(a, json_object_new_string("tso4"));
+    }
+    if (caps & DP_TX_TSO6) {
+        json_object_array_add(a, json_object_new_string("tso6"));
+    }
+    return a;
+}
+
 static void
 vhost_show(const void *dev, struct json_object *out)
 {
@@ -890,6 +1053,9 @@ vhost_show(const void *dev, struct json_object *out)
     if (vid >= 0 && !rte_vhost_get_mtu(vid, &m)) {
         mtu = m;
     }
+    uint64_t features = 0;
+    bool have_features = vid >= 0 && !rte_vhost_get_negotiated_features(vid, &features);
+    uint32_t tx_offloads = __atomic_load_n(&vp->tx_offloads, __ATOMIC_ACQUIRE);
     uint64_t refused = vp->refused;
     pthread_mutex_unlock(&ctx.mutex);
 
@@ -912,6 +1078,17 @@ vhost_show(const void *dev, struct json_object *out)
     if (mtu >= 0) {
         json_object_object_add(vh, "mtu", json_object_new_int(mtu));
     }
+    struct json_object *offloads = json_object_new_object();
+    json_object_object_add(offloads, "csum", json_object_new_boolean(vp->csum));
+    json_object_object_add(offloads, "tso", json_object_new_boolean(vp->tso));
+    json_object_object_add(vh, "offloads", offloads);
+    if (have_features) {
+        char hex[24];
+        snprintf(hex, sizeof hex, "0x%" PRIx64, features);
+        json_object_object_add(vh, "features", features_json(features));
+        json_object_object_add(vh, "features_hex", json_object_new_string(hex));
+        json_object_object_add(vh, "tx_offloads", tx_offloads_json(tx_offloads));
+    }
     json_object_object_add(vh, "vrings", vring_stats_json(vp));
     json_object_object_add(out, "socket", json_object_new_string(vp->path));
     json_object_object_add(out, "vhost", vh);
@@ -919,7 +1096,7 @@ vhost_show(const void *dev, struct json_object *out)
 
 const struct port_class vhost_user_class = {
     .type = "vhost-user",
-    .options_help = "path, queues, tx-retries",
+    .options_help = VHOST_OPTIONS,
     .init = vhost_init,
     .fini = vhost_fini,
     .run = vhost_run,
@@ -938,7 +1115,7 @@ const struct port_class vhost_user_class = {
  * fini() are the module's (idempotent); run() is the server class's. */
 const struct port_class vhost_user_client_class = {
     .type = "vhost-user-client",
-    .options_help = "path (required), queues, tx-retries",
+    .options_help = "path (required), queues, tx-retries, csum, tso",
     .init = vhost_init,
     .fini = vhost_fini,
     .check = vhost_client_check,

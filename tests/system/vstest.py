@@ -765,7 +765,7 @@ class Testpmd:
 
     def __init__(self, sock, mac, server=False, peer=None, fwd="rxonly",
                  name="testpmd", extra_eal=(), extra_app=(), logdir=None,
-                 queues=None):
+                 queues=None, vdev_args=""):
         self.sock = sock
         self.mac = mac
         self.server = server
@@ -778,6 +778,8 @@ class Testpmd:
             vdev += ",queues=%d" % queues
         if server:
             vdev += ",server=1"
+        if vdev_args:                   # e.g. "packed_vq=1"
+            vdev += "," + vdev_args
         self.argv = [testpmd_binary(), "-l", "0,1", "--main-lcore", "1",
                      "--no-huge", "-m", "1024", "--no-pci",
                      "--file-prefix", self.prefix, "--vdev", vdev]
