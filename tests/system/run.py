@@ -37,8 +37,16 @@ class TimedResult(unittest.TextTestResult):
         super().stopTest(test)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__,
+def run_suite(test_dir, title, doc, keep_help, need=(), summary_note=""):
+    """Parses the runner's command line, checks what the tests need, runs
+    test_dir/test_*.py and prints a summary headed 'title'.
+
+    need: extra (program, env override, what to install) requirements
+    besides vswitchd, vsctl and dpdk-testpmd.  Returns the exit status: 0
+    only if every test passed and at least one ran; 1 otherwise, including
+    when something the tests need is missing (a failure, not a skip: CI
+    must not go green on a build that has no daemon)."""
+    ap = argparse.ArgumentParser(description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--builddir", default=os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                                        "build"),
@@ -48,31 +56,32 @@ def main():
                          "fnmatch wildcards allowed)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--failfast", action="store_true")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep each test's temp dir (logs, sockets, state)")
+    ap.add_argument("--keep", action="store_true", help=keep_help)
     args = ap.parse_args()
 
     bdir = os.path.abspath(args.builddir)
     missing = [p for p in (os.path.join(bdir, "vswitchd"), os.path.join(bdir, "vsctl"))
                if not os.access(p, os.X_OK)]
-    if not shutil.which("dpdk-testpmd") and not os.environ.get("VSTEST_TESTPMD"):
-        missing.append("dpdk-testpmd (in PATH; Debian package 'dpdk')")
+    for prog, env, what in tuple(need) + (("dpdk-testpmd", "VSTEST_TESTPMD",
+                                           "Debian package 'dpdk'"),):
+        if not shutil.which(prog) and not os.environ.get(env):
+            missing.append("%s (in PATH; %s)" % (prog, what))
     if missing:
         bar = "*" * 72
-        sys.stderr.write("%s\nSYSTEM TESTS CANNOT RUN - missing:\n  %s\n"
-                         "(build with: cmake -S . -B %s && cmake --build %s)\n%s\n"
-                         % (bar, "\n  ".join(missing), bdir, bdir, bar))
+        sys.stderr.write("%s\n%s CANNOT RUN - missing:\n  %s\n"
+                         "(utilities/install-deps.sh; cmake -S . -B %s && cmake --build %s)"
+                         "\n%s\n" % (bar, title.upper(), "\n  ".join(missing), bdir, bdir, bar))
         return 1
 
     os.environ["VSWITCH_BUILDDIR"] = bdir
     if args.keep:
         os.environ["VSTEST_KEEP"] = "1"
-    sys.path.insert(0, HERE)
+    sys.path.insert(0, test_dir)
 
     loader = unittest.TestLoader()
     if args.patterns:
         loader.testNamePatterns = [p if "*" in p else "*%s*" % p for p in args.patterns]
-    suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    suite = loader.discover(test_dir, pattern="test_*.py", top_level_dir=test_dir)
 
     runner = unittest.TextTestRunner(verbosity=2, resultclass=TimedResult,
                                      failfast=args.failfast, stream=sys.stdout)
@@ -83,18 +92,28 @@ def main():
     failed = {t.id() for t, _ in result.failures + result.errors}
     failed |= {t.id() for t in getattr(result, "unexpectedSuccesses", [])}
     skipped = {t.id(): why for t, why in result.skipped}
-    print("\n==== system test summary (%s) ====" % bdir)
+    print("\n==== %s summary (%s) ====" % (title, bdir))
     for tid, secs in result.timings:
         status = "FAIL" if tid in failed else ("SKIP" if tid in skipped else "ok")
         print("  %-4s %6.1fs  %s" % (status, secs, tid))
     for t, why in result.skipped:
         print("  skipped %s: %s" % (t.id(), why))
-    print("%d run, %d failed, %d skipped in %.0fs"
-          % (result.testsRun, len(failed), len(skipped), elapsed))
+    # setUpClass failures are reported as errors of a pseudo-test.
+    timed = {tid for tid, _ in result.timings}
+    for t, _ in result.errors:
+        if t.id() not in timed:
+            print("  FAIL %s" % t.id())
+    print("%d run, %d failed, %d skipped in %.0fs%s"
+          % (result.testsRun, len(failed), len(skipped), elapsed, summary_note))
     if result.testsRun == 0:
         print("no tests matched")
         return 1
     return 0 if result.wasSuccessful() else 1
+
+
+def main():
+    return run_suite(HERE, "system test", __doc__,
+                     "keep each test's temp dir (logs, sockets, state)")
 
 
 if __name__ == "__main__":
