@@ -57,8 +57,14 @@ class BenchTest(unittest.TestCase):
             msg = "stdout:\n%s\nstderr:\n%s" % (out, err)
             self.assertEqual(p.returncode, 0, msg)
 
-            # The table: header, separator, one row per peer.
-            lines = out.strip().splitlines()
+            # Two tables: the results, then issue 9's targets.
+            tables = out.strip().split("\n\n")
+            self.assertEqual(len(tables), 2, msg)
+            targets = tables[1].splitlines()
+            self.assertEqual(targets[0], "| target (issue 9) | this run | holds |", msg)
+            self.assertIn("| V2V Mpps >= 0.95x the limit loop | ", tables[1])
+            # The results: header, separator, one row per peer.
+            lines = tables[0].splitlines()
             self.assertGreaterEqual(len(lines), 4, msg)
             header = [c.strip() for c in lines[0].strip("|").split("|")]
             self.assertEqual(header[:5], ["scenario", "peer", "Mpps", "min-max", "cyc/pkt"],
@@ -94,6 +100,8 @@ class BenchTest(unittest.TestCase):
                 self.assertEqual(pe["mpps"], pe["rounds"][0]["mpps"])
                 self.assertGreater(pe["cycles_per_packet"], 0, pe)
                 self.assertGreater(pe["memory_idle"]["rss_kib"], 0, pe)
+            self.assertTrue(any(t["target"] == "V2V Mpps >= 0.95x the limit loop"
+                                and t["value"] > 0 for t in doc["targets"]))
             self.assertAlmostEqual(sc["vswitch_ratios"]["mpps_vs_limit"],
                                    sc["peers"]["vswitch"]["mpps"]
                                    / sc["peers"]["limit"]["mpps"])
