@@ -46,7 +46,10 @@ struct dp_port_ctl {
     struct dp_bridge *bridge;           /* NULL while detached. */
     int8_t rxq_pmd[DP_MAX_QUEUES];      /* PMD polling each queue, or -1. */
     int8_t rxq_next[DP_MAX_QUEUES];     /* Being assigned (datapath_publish). */
+    uint8_t rxq_active;                 /* Bit q: queue q polled (enabled) in
+                                         * the published snapshot. */
 };
+_Static_assert(DP_MAX_QUEUES <= 8, "rxq_active is a byte");
 
 struct datapath {
     struct rte_rcu_qsbr *qsbr;
@@ -56,6 +59,8 @@ struct datapath {
     unsigned n_pmds;
     bool pmds_stopped;
     unsigned fdb_serial;                /* Makes rte_hash names unique. */
+    unsigned defer_depth;               /* datapath_defer_begin() nesting. */
+    bool publish_pending;               /* A deferred publication. */
     struct dp_port_ctl *ports[DP_MAX_PORTS];
     uint8_t port_gen[DP_MAX_PORTS];     /* Generation of each port number. */
     unsigned next_port_no;              /* Where the search for a free one starts. */
@@ -142,15 +147,33 @@ datapath_assign(struct datapath *dp, unsigned *n_rxqs)
     return moved;
 }
 
+/* Bitmap of the rx queues of 'port' that can carry traffic now. */
+static uint8_t
+rxq_enabled_mask(const struct dp_port *port)
+{
+    uint8_t mask = 0;
+    for (uint16_t q = 0; q < port->n_rxq; q++) {
+        if (dp_port_rxq_enabled(port, q)) {
+            mask |= (uint8_t) (1u << q);
+        }
+    }
+    return mask;
+}
+
 /* Fills 'snap' with the current bridges and attached ports; every rx queue
  * goes to the PMD in rxq_next[], except, if 'hold_moving', queues that some
- * other PMD polls now: those are polled by nobody. */
+ * other PMD polls now: those are polled by nobody.  In each poll list the
+ * queues that can carry traffic come first (dp_poll_list.n_active); records
+ * which those are in rxq_active. */
 static void
-snapshot_fill(const struct datapath *dp, struct dp_snapshot *snap, bool hold_moving)
+snapshot_fill(struct datapath *dp, struct dp_snapshot *snap, bool hold_moving)
 {
     for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
         struct dp_port_ctl *pc = dp->ports[i];
         snap->ports[i] = pc && pc->bridge ? &pc->port : NULL;
+        if (pc) {
+            pc->rxq_active = pc->bridge ? rxq_enabled_mask(&pc->port) : 0;
+        }
     }
     for (unsigned b = 0; b < DP_MAX_BRIDGES; b++) {
         const struct dp_bridge *br = dp->bridges[b];
@@ -163,19 +186,30 @@ snapshot_fill(const struct datapath *dp, struct dp_snapshot *snap, bool hold_mov
     for (unsigned p = 0; p < DP_MAX_PMDS; p++) {
         snap->poll[p].n = 0;
     }
-    for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
-        struct dp_port *port = snap->ports[i];
-        const struct dp_port_ctl *pc = dp->ports[i];
-        for (uint16_t q = 0; port && q < port->n_rxq; q++) {
-            int pmd = pc->rxq_next[q];
-            if (hold_moving && pc->rxq_pmd[q] >= 0 && pc->rxq_pmd[q] != pmd) {
-                continue;
+    /* Two passes: the active queues, then the others. */
+    for (unsigned pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+            struct dp_port *port = snap->ports[i];
+            const struct dp_port_ctl *pc = dp->ports[i];
+            for (uint16_t q = 0; port && q < port->n_rxq; q++) {
+                int pmd = pc->rxq_next[q];
+                if (hold_moving && pc->rxq_pmd[q] >= 0 && pc->rxq_pmd[q] != pmd) {
+                    continue;
+                }
+                if (((pc->rxq_active >> q) & 1) == pass) {
+                    continue;           /* Pass 0: active only; 1: the rest. */
+                }
+                struct dp_poll_list *pl = &snap->poll[pmd];
+                pl->rxq[pl->n].port = port;
+                pl->rxq[pl->n].load = &port->rxq_load[q];
+                pl->rxq[pl->n].qid = q;
+                pl->n++;
             }
-            struct dp_poll_list *pl = &snap->poll[pmd];
-            pl->rxq[pl->n].port = port;
-            pl->rxq[pl->n].load = &port->rxq_load[q];
-            pl->rxq[pl->n].qid = q;
-            pl->n++;
+        }
+        if (pass == 0) {
+            for (unsigned p = 0; p < DP_MAX_PMDS; p++) {
+                snap->poll[p].n_active = snap->poll[p].n;
+            }
         }
     }
 }
@@ -204,6 +238,7 @@ datapath_publish(struct datapath *dp, unsigned *n_rxqs)
     unsigned n;
     unsigned moved = datapath_assign(dp, &n);
 
+    dp->publish_pending = false;        /* This publishes everything. */
     if (moved) {
         snapshot_publish(dp, true);
     }
@@ -232,10 +267,55 @@ datapath_publish(struct datapath *dp, unsigned *n_rxqs)
     return moved;
 }
 
+/* Publishes the configuration, or only notes that it must be published if
+ * inside datapath_defer_begin()/end().  For changes that add things (a
+ * bridge, an attached port): nothing is freed after them, so PMDs may go on
+ * with the old snapshot for a while. */
+static void
+datapath_publish_or_defer(struct datapath *dp)
+{
+    if (dp->defer_depth) {
+        dp->publish_pending = true;
+        return;
+    }
+    datapath_publish(dp, NULL);
+}
+
 unsigned
 datapath_rxq_rebalance(struct datapath *dp, unsigned *n_rxqs)
 {
     return datapath_publish(dp, n_rxqs);
+}
+
+void
+datapath_defer_begin(struct datapath *dp)
+{
+    dp->defer_depth++;
+}
+
+void
+datapath_defer_end(struct datapath *dp)
+{
+    if (dp->defer_depth && !--dp->defer_depth && dp->publish_pending) {
+        dp->publish_pending = false;
+        datapath_publish(dp, NULL);
+    }
+}
+
+bool
+datapath_poll_refresh(struct datapath *dp)
+{
+    if (dp->defer_depth) {
+        return false;
+    }
+    for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+        struct dp_port_ctl *pc = dp->ports[i];
+        if (pc && pc->bridge && rxq_enabled_mask(&pc->port) != pc->rxq_active) {
+            snapshot_publish(dp, false);
+            return true;
+        }
+    }
+    return false;
 }
 
 void
@@ -291,11 +371,11 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
         pmd->snap = &dp->snap;
         pmd->qsbr = dp->qsbr;
         pmd->mp = dp->mp;
-        pmd->tsc_per_ms = tsc_per_ms;
+        pmd->tsc_per_ms = tsc_per_ms * RTE_MAX(params->clock_slowdown, 1u);
         pmd->tsc_per_interval = dp->tsc_per_interval;
         dp->pmds[i] = pmd;
     }
-    for (unsigned i = 0; i < dp->n_pmds; i++) {
+    for (unsigned i = 0; i < dp->n_pmds && !params->no_threads; i++) {
         struct pmd *pmd = dp->pmds[i];
         int err = rte_eal_remote_launch(pmd_main, pmd, pmd->lcore);
         if (err) {
@@ -308,6 +388,12 @@ datapath_create(const struct datapath_params *params, struct datapath **dpp)
     }
     *dpp = dp;
     return 0;
+}
+
+uint64_t
+datapath_pmd_poll(struct datapath *dp, unsigned pmd_id)
+{
+    return pmd_poll_once(dp->pmds[pmd_id]);
 }
 
 void
@@ -394,7 +480,7 @@ dp_bridge_create(struct datapath *dp, const char *name, uint32_t fdb_max_entries
     br->fdb_ageing_ms = fdb_ageing_ms;
     snprintf(br->name, sizeof br->name, "%s", name);
     dp->bridges[idx] = br;
-    datapath_publish(dp, NULL);
+    datapath_publish_or_defer(dp);
     *brp = br;
     return 0;
 }
@@ -445,8 +531,8 @@ dp_port_create(struct datapath *dp, const char *name, const struct dp_port_ops *
         return -EINVAL;
     }
     /* Numbers are handed out round-robin, so one is reused only after all
-     * others were; with the generation that makes a stale FDB entry
-     * pointing at a reused number need 65536 port creations. */
+     * others were; with the generation (5 bits) that makes a stale FDB
+     * entry pointing at a reused number need 65536 port creations. */
     unsigned no = DP_MAX_PORTS;
     for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
         unsigned cand = (dp->next_port_no + i) % DP_MAX_PORTS;
@@ -486,7 +572,7 @@ dp_port_attach(struct datapath *dp, struct dp_bridge *br, struct dp_port *port)
     port->bridge_idx = (uint16_t) br->idx;
     pc->bridge = br;
     br->port_no[br->n_ports++] = port->port_no;
-    datapath_publish(dp, NULL);
+    datapath_publish_or_defer(dp);
 }
 
 void

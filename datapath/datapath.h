@@ -27,6 +27,14 @@ struct datapath_params {
     const unsigned *pmd_lcores;   /* EAL lcore ids of the PMD threads. */
     const unsigned *pmd_cores;    /* Their CPU numbers, for display. */
     unsigned n_pmds;              /* 1..DP_MAX_PMDS. */
+    bool no_threads;              /* Launch no PMD threads: the caller runs
+                                   * their loops with datapath_pmd_poll()
+                                   * (benchmarks, deterministic tests). */
+    unsigned clock_slowdown;      /* Benchmarks only (0 = 1): the PMDs' FDB
+                                   * clock runs this many times slower, so
+                                   * that a run under valgrind sees the
+                                   * refresh rate of a real-time run.  FDB
+                                   * ageing must not run then. */
 };
 
 /* Creates the datapath and launches one PMD thread per lcore.  Returns 0 and
@@ -36,6 +44,11 @@ int datapath_create(const struct datapath_params *, struct datapath **dp);
 /* Stops and joins the PMD threads, frees everything.  Bridges and ports must
  * have been removed, or are freed with it. */
 void datapath_destroy(struct datapath *);
+
+/* With 'no_threads': runs one iteration of PMD 'pmd_id's loop on the
+ * calling thread, which must be the only one to do so.  Returns the number
+ * of packets received. */
+uint64_t datapath_pmd_poll(struct datapath *, unsigned pmd_id);
 
 /* Stops the PMD threads (idempotent).  After this no PMD touches any port. */
 void datapath_stop_pmds(struct datapath *);
@@ -147,6 +160,22 @@ struct dp_rxq_info {
 typedef void dp_rxq_info_cb(const struct dp_rxq_info *, void *aux);
 void datapath_foreach_rxq_info(const struct datapath *, unsigned pmd_id,
                                dp_rxq_info_cb *cb, void *aux);
+
+/* Batches of changes.  Between datapath_defer_begin() and the matching
+ * datapath_defer_end() (they nest), bridges created and ports attached are
+ * published to the PMDs once, at the end, instead of each waiting for an
+ * RCU grace period: 1,000 ports added in one JSON-RPC batch cost one
+ * publication.  Changes that take something away (detach, destroy,
+ * dp_port_set_l2) still publish at once, with everything pending. */
+void datapath_defer_begin(struct datapath *);
+void datapath_defer_end(struct datapath *);
+
+/* PMDs poll only the rx queues that can carry traffic (dp_port_rxq_enabled())
+ * as of the last publication.  This re-publishes the poll lists if that set
+ * changed: the daemon calls it whenever a port provider reports a change of
+ * device or queue state (and once a second).  Returns true if it published.
+ * Does nothing inside datapath_defer_begin()/end(). */
+bool datapath_poll_refresh(struct datapath *);
 
 /* Re-assigns every rx queue to a PMD by measured load, now.  Returns how
  * many queues moved to another PMD and, if 'n_rxqs' is nonnull, stores the

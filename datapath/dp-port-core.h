@@ -18,19 +18,21 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 
-#define DP_MAX_PORTS   256      /* Port numbers are 0..DP_MAX_PORTS-1. */
+#define DP_MAX_PORTS   2048     /* Port numbers are 0..DP_MAX_PORTS-1. */
 #define DP_MAX_BRIDGES 64
 #define DP_MAX_PMDS    16
 #define DP_MAX_QUEUES  8        /* Rx queues per port. */
 #define DP_BURST       32
 #define DP_NAME_MAX    16       /* Port/bridge names: 15 chars + NUL. */
 
-/* What the FDB stores for a port: its number in the low 8 bits and, above,
- * a generation that changes each time the number is given to a new port, so
- * that an entry a flush missed never sends a deleted port's traffic to the
- * port that reuses its number. */
-#define DP_FDB_ID_PORT_BITS 8
-#define DP_FDB_ID(PORT_NO, GEN) ((uint16_t) ((PORT_NO) | ((GEN) << DP_FDB_ID_PORT_BITS)))
+/* What the FDB stores for a port: its number in the low 11 bits and, in the
+ * 5 above, a generation that changes each time the number is given to a new
+ * port, so that an entry a flush missed never sends a deleted port's
+ * traffic to the port that reuses its number. */
+#define DP_FDB_ID_PORT_BITS 11
+#define DP_FDB_ID_GEN_MASK  ((1u << (16 - DP_FDB_ID_PORT_BITS)) - 1)
+#define DP_FDB_ID(PORT_NO, GEN) \
+    ((uint16_t) ((PORT_NO) | (((GEN) & DP_FDB_ID_GEN_MASK) << DP_FDB_ID_PORT_BITS)))
 #define DP_FDB_ID_PORT_NO(ID)   ((uint16_t) ((ID) & (DP_MAX_PORTS - 1)))
 
 /* Every drop reason, as (enum suffix, counter name).  The counter name is the

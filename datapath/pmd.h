@@ -24,8 +24,13 @@ struct dp_rxq {
     uint16_t qid;
 };
 
+/* The rx queues assigned to one PMD: the first 'n_active' can carry
+ * traffic (dp_port_rxq_enabled() when published) and are polled; the rest
+ * (e.g. vhost queues with no frontend) are only listed, for pmd.rxq_show
+ * and the load history, so idle ports cost no polling time. */
 struct dp_poll_list {
     unsigned n;
+    unsigned n_active;
     struct dp_rxq rxq[DP_MAX_PORTS * DP_MAX_QUEUES];
 };
 
@@ -86,6 +91,9 @@ struct pmd {
 
     /* Private to the PMD thread. */
     uint64_t next_interval_tsc __rte_cache_aligned;
+    uint64_t prev_tsc;                  /* End of the last iteration. */
+    uint64_t now_ms;                    /* FDB clock, updated every ms. */
+    uint64_t next_ms_tsc;               /* When now_ms is next updated. */
     uint16_t n_dirty;
     uint16_t dirty[DP_MAX_PORTS];
     struct pmd_txbatch txb[DP_MAX_PORTS];
@@ -97,5 +105,10 @@ struct pmd {
 /* The PMD thread's main function (rte_eal_remote_launch); 'arg' is its
  * struct pmd.  Returns 0 when pmd->stop is set. */
 int pmd_main(void *arg);
+
+/* Runs one iteration of the loop of 'pmd', which has no thread of its own
+ * (datapath_params.no_threads), on the calling thread.  Returns how many
+ * packets it received.  For benchmarks and tests that need determinism. */
+uint64_t pmd_poll_once(struct pmd *pmd);
 
 #endif

@@ -32,6 +32,17 @@
 #define MAX_TX_RETRIES     32
 #define NO_TXQ             UINT8_MAX
 
+/* DPDK 22.11's vhost library watches every server socket and every
+ * connection in one fdset of at most 1,024 descriptors (lib/vhost/fd_man.h,
+ * MAX_FDS), and holds at most 1,024 sockets and devices.  A connection that
+ * does not fit is closed by the library with only a log line of its own, so
+ * we count: new ports are refused beyond VHOST_MAX_PORTS (leaving room for
+ * at least 24 connections when all of them are servers), and a connection
+ * that would not fit is refused with a message that says why.  Client-mode
+ * ports hold no listening socket: 1,000 of them can all be connected. */
+#define VHOST_FDSET_MAX    1024
+#define VHOST_MAX_PORTS    1000
+
 /* Vring index of queue pair 'qp': the guest's rx ring (we enqueue) and the
  * guest's tx ring (we dequeue). */
 #define GUEST_RX_VRING(qp) ((uint16_t) ((qp) * 2))
@@ -55,6 +66,7 @@ struct vhost_port {
     char name[DP_NAME_MAX];
     char path[PATH_MAX];
     bool client;
+    bool listening;                      /* Server socket started. */
     int conn_vid;                        /* The connection we serve, or -1. */
     unsigned n_vrings;
     uint64_t refused;                    /* Connections refused (busy). */
@@ -69,6 +81,9 @@ static struct {
      * vring_state_changed (which takes 'mutex'). */
     pthread_mutex_t dev_mutex;
     LIST_HEAD(, vhost_port) ports;
+    unsigned n_ports;                   /* In 'ports'. */
+    unsigned n_listening;               /* Server sockets started. */
+    unsigned n_conns;                   /* Connections accepted. */
     struct port_env env;
     char sock_dir[PATH_MAX];
     bool initialized;
@@ -243,6 +258,18 @@ new_connection(int vid)
         pthread_mutex_unlock(&ctx.mutex);
         return -1;
     }
+    if (ctx.n_listening + ctx.n_conns + 1 > VHOST_FDSET_MAX) {
+        vp->refused++;
+        snprintf(name, sizeof name, "%s", vp->name);
+        unsigned listening = ctx.n_listening, conns = ctx.n_conns;
+        pthread_mutex_unlock(&ctx.mutex);
+        VLOG_WARN_RL(&rl, "%s: refusing vhost-user connection (device %d): DPDK's "
+                     "vhost library can watch at most %u descriptors, and %u server "
+                     "sockets and %u connections use them all (use vhost-user-client "
+                     "ports, which hold no listening socket)", name, vid,
+                     VHOST_FDSET_MAX, listening, conns);
+        return -1;
+    }
     if (vp->conn_vid >= 0) {
         /* A socket serves one frontend: a second one would take over the
          * port's queues under the first one's feet. */
@@ -254,6 +281,7 @@ new_connection(int vid)
         return -1;
     }
     vp->conn_vid = vid;
+    ctx.n_conns++;
     pthread_mutex_unlock(&ctx.mutex);
     VLOG_DBG("vhost device %d: new connection", vid);
     return 0;
@@ -351,6 +379,7 @@ destroy_connection(int vid)
         }
         vp->n_vrings = 0;
         vp->conn_vid = -1;
+        ctx.n_conns--;
     }
     pthread_mutex_unlock(&ctx.mutex);
     if (vp) {
@@ -641,6 +670,11 @@ vhost_create(const char *name, struct json_object *options, bool client,
     if (vp) {
         rc = port_fail(err, -EEXIST, "port \"%s\": socket %s is already used by port \"%s\"",
                   name, cfg.path, vp->name);
+    } else if (ctx.n_ports >= VHOST_MAX_PORTS) {
+        rc = port_fail(err, -ENOSPC, "port \"%s\": too many vhost-user ports (at most "
+                       "%u: DPDK's vhost library watches at most %u descriptors, one "
+                       "per server socket and one per connection)", name,
+                       VHOST_MAX_PORTS, VHOST_FDSET_MAX);
     }
     pthread_mutex_unlock(&ctx.mutex);
     if (rc) {
@@ -686,6 +720,7 @@ vhost_create(const char *name, struct json_object *options, bool client,
     }
     pthread_mutex_lock(&ctx.mutex);
     LIST_INSERT_HEAD(&ctx.ports, vp, node);
+    ctx.n_ports++;
     pthread_mutex_unlock(&ctx.mutex);
     *devp = vp;
     return 0;
@@ -735,6 +770,12 @@ vhost_start(void *dev, char *err)
                     vp->name, vp->path);
     }
     if (!vp->client) {
+        pthread_mutex_lock(&ctx.mutex);
+        vp->listening = true;
+        ctx.n_listening++;
+        pthread_mutex_unlock(&ctx.mutex);
+    }
+    if (!vp->client) {
         int rc = fsutil_secure_socket(vp->path, 0660, ctx.env.vhost_sock_gid);
         if (rc == -ELOOP || rc == -ENOTSOCK || rc == -EEXIST) {
             return port_fail(err, rc, "port \"%s\": socket %s was replaced after bind() "
@@ -761,6 +802,10 @@ vhost_destroy(void *dev)
     }
     pthread_mutex_lock(&ctx.mutex);
     LIST_REMOVE(vp, node);
+    ctx.n_ports--;
+    if (vp->listening) {
+        ctx.n_listening--;
+    }
     pthread_mutex_unlock(&ctx.mutex);
     /* A callback that found the port before it left the list has finished:
      * it held the mutex while using it. */

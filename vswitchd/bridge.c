@@ -217,6 +217,9 @@ bridge_set_batch_begin(struct bridge_set *bs)
 {
     bs->batch = true;
     bs->batch_dirty = false;
+    if (bs->dp) {
+        datapath_defer_begin(bs->dp);   /* One RCU publication per batch. */
+    }
     bs->batch_probed = false;
     bs->batch_save_err = 0;
 }
@@ -232,6 +235,9 @@ bridge_set_batch_end(struct bridge_set *bs, char *err)
 {
     bool dirty = bs->batch_dirty;
 
+    if (bs->dp) {
+        datapath_defer_end(bs->dp);
+    }
     bs->batch = bs->batch_dirty = false;
     if (!dirty) {
         if (bs->batch_probed && !bs->batch_save_err) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -327,6 +328,7 @@ on_ageing(evutil_socket_t fd, short what, void *aux)
     (void) fd; (void) what;
     datapath_run_ageing(vs->dp);
     run_providers();
+    datapath_poll_refresh(vs->dp);      /* Safety net; see on_link_wake(). */
 }
 
 /* port_env.event: runs on a provider's thread (DPDK's vhost or interrupt
@@ -384,6 +386,9 @@ on_link_wake(evutil_socket_t fd, short what, void *aux)
     }
     if (__atomic_exchange_n(&vs->run_requested, false, __ATOMIC_ACQ_REL)) {
         run_providers();
+        /* A device connected, went or changed its queues: poll what can
+         * carry traffic now, and only that. */
+        datapath_poll_refresh(vs->dp);
     }
     pthread_mutex_lock(&vs->link_mutex);
     unsigned n = vs->n_link_events, lost = vs->link_events_lost;
@@ -654,6 +659,27 @@ vswitchd_stop(struct vswitchd *vs)
     }
 }
 
+/* Raises the soft limit on open files to the hard limit: every vhost-user
+ * port holds a listening socket and a connection, so the usual soft limit
+ * of 1,024 would stop a daemon with many ports early (with an EMFILE deep
+ * inside librte_vhost). */
+static void
+raise_nofile_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max) {
+        return;
+    }
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl)) {
+        VLOG_WARN("cannot raise the open files limit from %llu to %llu: %s",
+                  (unsigned long long) old, (unsigned long long) rl.rlim_max,
+                  strerror(errno));
+    }
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -677,6 +703,7 @@ main(int argc, char *argv[])
     }
     vlog_set_level(vs.opts.log_level);
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile_limit();
 
     vs.vhost_sock_gid = -1;
     if (vs.opts.vhost_sock_group[0]) {

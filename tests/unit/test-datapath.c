@@ -47,6 +47,14 @@
  *                              tagged is pushed into a copy (it used to be
  *                              dropped as tx_dropped_no_mbuf)
  *
+ * Cases (issue 9, "The data path"):
+ *   test_idle_rxq_not_polled   a queue whose port says it cannot carry
+ *                              traffic is never polled; datapath_poll_refresh()
+ *                              publishes changes both ways, and only those
+ *   test_one_flow_bursts       32-frame bursts of one flow (the whole-burst
+ *                              path): unicast and flood, same mbufs, in
+ *                              order, exact counters
+ *
  * EAL is initialised once in main() (no hugepages, no PCI, no shared files,
  * lcores 0 and 1: the PMD runs on lcore 1); the suite runs with CK_NOFORK
  * because EAL cannot be initialised again in a forked child.  A checked
@@ -57,6 +65,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -92,6 +101,8 @@ struct fake_port {
     struct rte_ring *rx;        /* Test -> PMD (single producer/consumer). */
     struct rte_ring *tx;        /* PMD -> test (one PMD: single producer). */
     struct dp_port *port;       /* NULL when not created. */
+    bool disabled;              /* rxq_enabled() says no (atomic). */
+    uint64_t rx_calls;          /* Polls of its rx queue (atomic). */
 };
 
 static struct {
@@ -111,6 +122,7 @@ fake_rx(struct dp_port *port, uint16_t qid, struct rte_mbuf **pkts, uint16_t n)
     struct fake_port *fp = port->priv;
 
     (void) qid;
+    __atomic_fetch_add(&fp->rx_calls, 1, __ATOMIC_RELAXED);
     return (uint16_t) rte_ring_dequeue_burst(fp->rx, (void **) pkts, n, NULL);
 }
 
@@ -135,9 +147,10 @@ fake_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts, uint16_t 
 static bool
 fake_rxq_enabled(const struct dp_port *port, uint16_t qid)
 {
-    (void) port;
+    const struct fake_port *fp = port->priv;
+
     (void) qid;
-    return true;
+    return !__atomic_load_n(&fp->disabled, __ATOMIC_RELAXED);
 }
 
 static const struct dp_port_ops fake_ops = {
@@ -1047,6 +1060,109 @@ START_TEST(test_vlan_push_no_headroom)
 }
 END_TEST
 
+/* Waits until the PMD has run 'n' more iterations. */
+static void
+wait_iterations(uint64_t n)
+{
+    struct dp_pmd_stats st;
+    uint64_t deadline = now_ms() + WAIT_MS;
+
+    datapath_get_pmd_stats(T.dp, 0, &st);
+    uint64_t target = st.iterations + n;
+    do {
+        ck_assert_msg(now_ms() < deadline, "PMD did not run %"PRIu64" iterations", n);
+        usleep(100);
+        datapath_get_pmd_stats(T.dp, 0, &st);
+    } while (st.iterations < target);
+}
+
+/* A queue that cannot carry traffic is not polled at all (it used to be
+ * polled every iteration); datapath_poll_refresh() publishes the change
+ * both ways, and only when there is one. */
+START_TEST(test_idle_rxq_not_polled)
+{
+    struct fake_port *a = port_add(0, "a");
+    struct fake_port *b = port_add(1, "b");
+    unsigned start = pool_in_use();
+
+    ck_assert(!datapath_poll_refresh(T.dp));            /* Nothing changed. */
+    __atomic_store_n(&b->disabled, true, __ATOMIC_RELAXED);
+    ck_assert(datapath_poll_refresh(T.dp));
+    ck_assert(!datapath_poll_refresh(T.dp));
+
+    /* After the grace period the PMD never calls b's rx: a frame waiting
+     * in its ring stays there. */
+    uint64_t calls = __atomic_load_n(&b->rx_calls, __ATOMIC_RELAXED);
+    inject(b, make_frame(&MAC_B, &MAC_BCAST, 1, 64, 1));
+    wait_iterations(1000);
+    ck_assert_uint_eq(__atomic_load_n(&b->rx_calls, __ATOMIC_RELAXED), calls);
+    ck_assert_uint_eq(rte_ring_count(b->rx), 1);
+    ck_assert_uint_eq(rte_ring_count(a->tx), 0);
+
+    /* Enabled again: polled, and the frame floods to a. */
+    __atomic_store_n(&b->disabled, false, __ATOMIC_RELAXED);
+    ck_assert(datapath_poll_refresh(T.dp));
+    rte_pktmbuf_free(take_tx(a));
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
+/* Bursts of one flow take the whole-burst path (pmd_switch_burst()):
+ * unicast and flood deliver every frame once, in order, the same mbufs,
+ * with exact counters, as packet by packet. */
+START_TEST(test_one_flow_bursts)
+{
+    enum { N = 32 };
+    struct fake_port *a = port_add(0, "a");
+    struct fake_port *b = port_add(1, "b");
+    struct fake_port *c = port_add(2, "c");
+    unsigned start = pool_in_use();
+    struct rte_mbuf *m[N];
+
+    /* b speaks first, so MAC_B is known. */
+    inject(b, make_frame(&MAC_B, &MAC_BCAST, 1, 64, 1));
+    rte_pktmbuf_free(take_tx(a));
+    rte_pktmbuf_free(take_tx(c));
+
+    /* 32 frames a -> b in one ring operation: one rx burst. */
+    for (unsigned i = 0; i < N; i++) {
+        m[i] = make_frame(&MAC_A, &MAC_B, 1, 64 + i, (uint8_t) i);
+    }
+    ck_assert_uint_eq(rte_ring_enqueue_bulk(a->rx, (void **) m, N, NULL), N);
+    for (unsigned i = 0; i < N; i++) {
+        struct rte_mbuf *got = take_tx(b);
+        ck_assert_ptr_eq(got, m[i]);
+        rte_pktmbuf_free(got);
+    }
+    ck_assert_uint_eq(rte_ring_count(c->tx), 0);
+
+    /* 32 broadcasts from a: b and c get each one, the same mbuf. */
+    for (unsigned i = 0; i < N; i++) {
+        m[i] = make_frame(&MAC_A, &MAC_BCAST, 1, 64, (uint8_t) i);
+    }
+    ck_assert_uint_eq(rte_ring_enqueue_bulk(a->rx, (void **) m, N, NULL), N);
+    for (unsigned i = 0; i < N; i++) {
+        struct rte_mbuf *gb = take_tx(b), *gc = take_tx(c);
+        ck_assert_ptr_eq(gb, m[i]);
+        ck_assert_ptr_eq(gc, m[i]);
+        ck_assert_uint_eq(rte_mbuf_refcnt_read(m[i]), 2);
+        rte_pktmbuf_free(gb);
+        rte_pktmbuf_free(gc);
+    }
+    ck_assert_uint_eq(rte_ring_count(a->tx), 0);
+
+    struct dp_stats st;
+    dp_port_get_stats(a->port, &st);
+    ck_assert_uint_eq(st.rx_packets, 2 * N);
+    ck_assert_uint_eq(st.rx_bytes, N * 64 + N * (N - 1) / 2 + N * 64);
+    dp_port_get_stats(b->port, &st);
+    ck_assert_uint_eq(st.tx_packets, 2 * N);
+    dp_port_get_stats(c->port, &st);
+    ck_assert_uint_eq(st.tx_packets, N + 1);
+    ck_assert_uint_eq(pool_in_use(), start);
+}
+END_TEST
+
 static Suite *
 datapath_suite(void)
 {
@@ -1067,6 +1183,8 @@ datapath_suite(void)
     tcase_add_test(tc, test_mtu);
     tcase_add_test(tc, test_fdb_two_vlans);
     tcase_add_test(tc, test_vlan_push_no_headroom);
+    tcase_add_test(tc, test_idle_rxq_not_polled);
+    tcase_add_test(tc, test_one_flow_bursts);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,7 +2,8 @@
  *
  * Needs EAL (rte_hash lives in DPDK memory), initialised once in main() with
  * no hugepages, no PCI, no shared files and two lcores (the second one runs
- * the concurrency test's "PMD").  The suite runs with CK_NOFORK because EAL
+ * the concurrency test's "PMD").  test_bulk covers the hot path's bulk
+ * forms (fdb_learn_bulk(), fdb_lookup_bulk()) and the inline hash.  The suite runs with CK_NOFORK because EAL
  * cannot be initialised again in a forked child. */
 #include "datapath/fdb.h"
 
@@ -188,6 +189,76 @@ START_TEST(test_refresh_without_write)
     struct fdb_stats after = stats(fdb);
     ck_assert_mem_eq(&before, &after, sizeof before);
     ck_assert_int_eq(fdb_lookup(fdb, &a, 0), 1);
+    fdb_destroy(fdb);
+}
+END_TEST
+
+/* fdb_learn_bulk() and fdb_lookup_bulk(): the same results as one call per
+ * key (learn, move, refresh only after FDB_REFRESH_MS, invalid sources
+ * skipped), and fdb_hash() agrees with rte_hash's own hash function. */
+START_TEST(test_bulk)
+{
+    struct fdb *fdb = make_fdb("t_bulk", 256, NULL);
+    enum { N = 40 };
+    struct fdb_key keys[N];
+    const struct fdb_key *kp[N];
+    uint32_t sigs[N];
+    int ports[N];
+
+    for (unsigned i = 0; i < N; i++) {
+        struct rte_ether_addr mac = mac_n(100 + i);
+        fdb_key_init(&keys[i], &mac, (uint16_t) (i % 3));
+        kp[i] = &keys[i];
+        sigs[i] = fdb_hash(&keys[i]);
+    }
+    /* A broadcast source is not learned. */
+    struct rte_ether_addr bcast = {{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }};
+    fdb_key_init(&keys[N - 1], &bcast, 0);
+    sigs[N - 1] = fdb_hash(&keys[N - 1]);
+
+    fdb_lookup_bulk(fdb, kp, sigs, N, ports);
+    for (unsigned i = 0; i < N; i++) {
+        ck_assert_int_eq(ports[i], -ENOENT);
+    }
+    fdb_learn_bulk(fdb, kp, sigs, N, 7, 10000);
+    ck_assert_uint_eq(stats(fdb).learned, N - 1);
+    fdb_lookup_bulk(fdb, kp, sigs, N, ports);
+    for (unsigned i = 0; i < N - 1; i++) {
+        ck_assert_int_eq(ports[i], 7);
+        ck_assert_int_eq(fdb_lookup(fdb, &keys[i].mac, keys[i].vlan), 7);
+    }
+    ck_assert_int_eq(ports[N - 1], -ENOENT);
+
+    /* Known and fresh: nothing written; after a second: refreshed only. */
+    struct fdb_stats before = stats(fdb);
+    fdb_learn_bulk(fdb, kp, sigs, N, 7, 10999);
+    ck_assert_uint_eq(age_of(fdb, &keys[0].mac, keys[0].vlan, 10999), 999);
+    fdb_learn_bulk(fdb, kp, sigs, N, 7, 11000);
+    ck_assert_uint_eq(age_of(fdb, &keys[0].mac, keys[0].vlan, 11000), 0);
+    struct fdb_stats after = stats(fdb);
+    ck_assert_mem_eq(&before, &after, sizeof before);
+
+    /* Half of them move to port 9, in bulk. */
+    fdb_learn_bulk(fdb, kp, sigs, N / 2, 9, 11100);
+    ck_assert_uint_eq(stats(fdb).moved, N / 2);
+    fdb_lookup_bulk(fdb, kp, sigs, N, ports);
+    for (unsigned i = 0; i < N - 1; i++) {
+        ck_assert_int_eq(ports[i], i < N / 2 ? 9 : 7);
+    }
+    /* And back, one by one (fdb_learn() repairs the bulk path's hints). */
+    for (unsigned i = 0; i < N / 2; i++) {
+        fdb_learn(fdb, &keys[i].mac, keys[i].vlan, 7, 11200);
+    }
+    fdb_learn_bulk(fdb, kp, sigs, N / 2, 9, 11300);
+    ck_assert_uint_eq(stats(fdb).moved, 3 * N / 2);
+    ck_assert_int_eq(fdb_lookup(fdb, &keys[0].mac, keys[0].vlan), 9);
+
+    /* The inline hash is the table's hash. */
+    struct rte_hash *h = rte_hash_find_existing("t_bulk");
+    ck_assert_ptr_nonnull(h);
+    for (unsigned i = 0; i < N; i++) {
+        ck_assert_uint_eq(rte_hash_hash(h, &keys[i]), sigs[i]);
+    }
     fdb_destroy(fdb);
 }
 END_TEST
@@ -618,6 +689,7 @@ fdb_suite(void)
     tcase_add_test(tc, test_move);
     tcase_add_test(tc, test_refresh_without_write);
     tcase_add_test(tc, test_multicast_ignored);
+    tcase_add_test(tc, test_bulk);
     tcase_add_test(tc, test_ageing);
     tcase_add_test(tc, test_flush);
     tcase_add_test(tc, test_flush_port);
