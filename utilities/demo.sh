@@ -5,6 +5,7 @@
 #
 # Usage: utilities/demo.sh [BUILDDIR]        (default ./build)
 #        DEMO_SECONDS=N to run the traffic longer (default 5)
+#        DEMO_RATE_SECONDS=N for the measured packet-rate run (default 3)
 #
 # Everything runs in a temporary directory (sockets, state, logs) and is
 # stopped on exit.  vswitchd picks its memory itself (hugepages if free ones
@@ -16,6 +17,7 @@ set -euo pipefail
 
 BUILDDIR=${1:-./build}
 SECONDS_OF_TRAFFIC=${DEMO_SECONDS:-5}
+RATE_SECONDS=${DEMO_RATE_SECONDS:-3}
 VSWITCHD="$BUILDDIR/vswitchd"
 VSCTL="$BUILDDIR/vsctl"
 TESTPMD=${TESTPMD:-dpdk-testpmd}
@@ -138,17 +140,16 @@ tp_cmd() {
     wait_for 30 "testpmd $name: $*" prompt_count_above "$name" "$n"
 }
 
-# tp_start NAME SOCKET MAC PEER: a virtio-user frontend on SOCKET, driven
-# through a fifo, forwarding in mac mode (rewrites dst to PEER, src to MAC).
-tp_start() {
-    local name=$1 sock=$2 mac=$3 peer=$4 fd
+# tp_launch NAME ARGS...: a testpmd frontend (4 KiB pages, forwarding on
+# core 0) driven through a fifo; ARGS are its --vdev ports and app options.
+tp_launch() {
+    local name=$1 fd
+    shift
     TP_PREFIX[$name]=vswitch-demo-$$-$name
     mkfifo "$WORK/$name.in"
     stdbuf -oL -eL "$TESTPMD" -l 0,1 --main-lcore 1 --no-huge -m 1024 --no-pci \
-        --file-prefix "${TP_PREFIX[$name]}" \
-        --vdev "net_virtio_user0,path=$sock,mac=$mac" \
-        -- -i --total-num-mbufs=32768 --forward-mode=mac \
-        --eth-peer="0,$peer" <"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
+        --file-prefix "${TP_PREFIX[$name]}" "$@" \
+        <"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
     TP_PID[$name]=$!
     exec {fd}>"$WORK/$name.in"
     TP_FD[$name]=$fd
@@ -157,6 +158,19 @@ tp_start() {
         echo "demo: testpmd $name has no port 0" >&2
         return 1
     fi
+}
+
+# tp_start NAME SOCKET MAC PEER: a virtio-user frontend on SOCKET,
+# forwarding in mac mode (rewrites dst to PEER, src to MAC).
+tp_start() {
+    tp_launch "$1" --vdev "net_virtio_user0,path=$2,mac=$3" \
+        -- -i --total-num-mbufs=32768 --forward-mode=mac --eth-peer="0,$4"
+}
+
+# tp_quit NAME: stops testpmd NAME and waits for it to exit.
+tp_quit() {
+    echo quit >&"${TP_FD[$1]}"
+    wait_for 30 "testpmd $1 to exit" eval "! kill -0 ${TP_PID[$1]} 2>/dev/null"
 }
 
 # eal_dir PID: the EAL runtime dir (/run/dpdk/<file-prefix>) PID has files
@@ -219,6 +233,52 @@ say "vsctl fdb-show br0"
 vsctl fdb-show br0
 say "vsctl pmd-stats-show"
 vsctl pmd-stats-show
+
+say "packet rate: one frontend mac-forwarding between vhu0 and vhu1 in a loop, ${RATE_SECONDS}s"
+# A saturating run: one testpmd owns both ports (one forwarding core, not
+# two testpmds taking turns on it), the loop primed with 16 bursts each way.
+tp_quit A
+tp_quit B
+tp_launch L --vdev "net_virtio_user0,path=$RUNDIR/vhost/vhu0,mac=$A_MAC" \
+    --vdev "net_virtio_user1,path=$RUNDIR/vhost/vhu1,mac=$B_MAC" \
+    -- -i --total-num-mbufs=32768 --forward-mode=mac \
+    --eth-peer="0,$B_MAC" --eth-peer="1,$A_MAC"
+wait_for 30 "vhu0 up" port_up vhu0
+wait_for 30 "vhu1 up" port_up vhu1
+tp_cmd L start tx_first 16
+sleep 1
+rate_sample() {
+    { vsctl --format json port-stats; vsctl --format json pmd-stats-show; } >"$WORK/$1.json"
+    date +%s.%N >"$WORK/$1.time"
+}
+rate_sample before
+sleep "$RATE_SECONDS"
+rate_sample after
+tp_cmd L stop
+python3 - "$WORK" <<'EOF'
+import json, sys
+def load(name):
+    text, dec, i, docs = open("%s/%s.json" % (sys.argv[1], name)).read(), json.JSONDecoder(), 0, []
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i == len(text):
+            return docs, float(open("%s/%s.time" % (sys.argv[1], name)).read())
+        obj, i = dec.raw_decode(text, i)
+        docs.append(obj)
+(p0, m0), t0 = load("before")
+(p1, m1), t1 = load("after")
+rx = lambda d: sum(p["rx_packets"] for p in d["ports"] if p["name"] in ("vhu0", "vhu1"))
+pk = lambda d: sum(p["rx_packets"] for p in d["pmds"])
+busy = lambda d: sum(p["busy_cycles"] for p in d["pmds"])
+n = rx(p1) - rx(p0)
+print("vswitchd switched %.2f Mpps (%d packets in %.1f s, both directions), "
+      "%.0f busy PMD cycles per packet"
+      % (n / (t1 - t0) / 1e6, n, t1 - t0, (busy(m1) - busy(m0)) / max(1, pk(m1) - pk(m0))))
+EOF
+echo "(the frontend runs on 4 KiB pages; with hugepages on both sides and"
+echo " OVS-DPDK, testpmd and the vhost limit loop side by side: utilities/vswitch-bench,"
+echo " Documentation/performance.md)"
 
 say "verdict"
 vsctl --format json port-stats | python3 -c '
