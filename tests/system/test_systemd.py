@@ -185,6 +185,19 @@ def install_tree(test, base=None):
     return dest
 
 
+def unit_visible_dir():
+    """A directory the unit's sandbox still shows, to stage the install in:
+    the build dir unless PrivateTmp= (/tmp, /var/tmp) or ProtectHome=
+    (/home, /root, /run/user) hides it, as it does for a checkout cloned
+    into /tmp or /root; else /opt."""
+    base = builddir()
+    hidden = ("/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/")
+    if not (os.path.realpath(base) + "/").startswith(hidden):
+        return base
+    os.makedirs("/opt", exist_ok=True)
+    return "/opt"
+
+
 class SystemdTest(VsTestCase):
 
     def test_unit_verifies(self):
@@ -301,8 +314,7 @@ class SystemdTest(VsTestCase):
         for tool in ("unshare", "nsenter", "/lib/systemd/systemd", "systemctl"):
             if not shutil.which(tool):
                 self.fail("%s not found (util-linux, systemd)" % tool)
-        # Not under /tmp: the unit has PrivateTmp=yes.
-        dest = install_tree(self, builddir())
+        dest = install_tree(self, unit_visible_dir())
         unit = glob.glob(os.path.join(dest, "**/systemd/system/vswitchd.service"),
                          recursive=True)[0]
         with open(unit) as f:
