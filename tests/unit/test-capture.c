@@ -25,6 +25,7 @@
 #include "datapath/capture.h"
 #include "datapath/datapath.h"
 #include "datapath/fdb.h"
+#include "tests/unit/fake-port.h"
 
 #include "tests/unit/eal-check.h"
 
@@ -57,13 +58,6 @@ static const struct rte_ether_addr MAC_A = {{ 0x02, 0, 0, 0, 0, 0x0a }};
 static const struct rte_ether_addr MAC_B = {{ 0x02, 0, 0, 0, 0, 0x0b }};
 static const struct rte_ether_addr MAC_C = {{ 0x02, 0, 0, 0, 0, 0x0c }};
 
-struct fake_port {
-    char name[DP_NAME_MAX];
-    struct rte_ring *rx;
-    struct rte_ring *tx;
-    struct dp_port *port;
-};
-
 static struct {
     struct rte_mempool *mp;
     unsigned mp_start;          /* In use at the start of the test. */
@@ -73,36 +67,6 @@ static struct {
     struct capture *cap;
     unsigned serial;
 } T;
-
-static uint16_t
-fake_rx(struct dp_port *port, uint16_t qid, struct rte_mbuf **pkts, uint16_t n)
-{
-    struct fake_port *fp = port->priv;
-
-    (void) qid;
-    return (uint16_t) rte_ring_dequeue_burst(fp->rx, (void **) pkts, n, NULL);
-}
-
-/* Sends what fits in the tx ring (a prefix), drops the rest. */
-static void
-fake_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts, uint16_t n,
-        struct dp_stats *st)
-{
-    struct fake_port *fp = port->priv;
-    unsigned k = rte_ring_enqueue_burst(fp->tx, (void **) pkts, n, NULL);
-
-    (void) pmd_id;
-    for (unsigned i = 0; i < k; i++) {
-        st->tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
-    }
-    st->tx_packets += k;
-    st->drops[DP_DROP_TX_RING_FULL] += n - k;
-    if (k < n) {
-        rte_pktmbuf_free_bulk(pkts + k, n - k);
-    }
-}
-
-static const struct dp_port_ops fake_ops = { .rx = fake_rx, .tx = fake_tx };
 
 static uint64_t
 now_ms(void)

@@ -62,6 +62,7 @@
  * frees whatever is left after it, also after a failure. */
 #include "datapath/datapath.h"
 #include "datapath/fdb.h"
+#include "tests/unit/fake-port.h"
 
 #include "tests/unit/eal-check.h"
 
@@ -97,16 +98,6 @@ static const struct rte_ether_addr MAC_B = {{ 0x02, 0, 0, 0, 0, 0x0b }};
 static const struct rte_ether_addr MAC_C = {{ 0x02, 0, 0, 0, 0, 0x0c }};
 static const struct rte_ether_addr MAC_BCAST = {{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }};
 
-/* A fake port: the PMD's rx reads 'rx', its tx writes 'tx'. */
-struct fake_port {
-    char name[DP_NAME_MAX];
-    struct rte_ring *rx;        /* Test -> PMD (single producer/consumer). */
-    struct rte_ring *tx;        /* PMD -> test (one PMD: single producer). */
-    struct dp_port *port;       /* NULL when not created. */
-    bool disabled;              /* rxq_enabled() says no (atomic). */
-    uint64_t rx_calls;          /* Polls of its rx queue (atomic). */
-};
-
 static struct {
     struct rte_mempool *mp;
     struct rte_mbuf *reserve[RESERVE];
@@ -115,51 +106,6 @@ static struct {
     struct fake_port fp[N_PORTS];
     unsigned serial;            /* Unique ring and pool names. */
 } T;
-
-/* dp_port_ops of the fake ports. */
-
-static uint16_t
-fake_rx(struct dp_port *port, uint16_t qid, struct rte_mbuf **pkts, uint16_t n)
-{
-    struct fake_port *fp = port->priv;
-
-    (void) qid;
-    __atomic_fetch_add(&fp->rx_calls, 1, __ATOMIC_RELAXED);
-    return (uint16_t) rte_ring_dequeue_burst(fp->rx, (void **) pkts, n, NULL);
-}
-
-static void
-fake_tx(struct dp_port *port, unsigned pmd_id, struct rte_mbuf **pkts, uint16_t n,
-        struct dp_stats *st)
-{
-    struct fake_port *fp = port->priv;
-    unsigned k = rte_ring_enqueue_burst(fp->tx, (void **) pkts, n, NULL);
-
-    (void) pmd_id;
-    for (unsigned i = 0; i < k; i++) {
-        st->tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
-    }
-    st->tx_packets += k;
-    st->drops[DP_DROP_TX_RING_FULL] += n - k;
-    if (k < n) {
-        rte_pktmbuf_free_bulk(pkts + k, n - k);
-    }
-}
-
-static bool
-fake_rxq_enabled(const struct dp_port *port, uint16_t qid)
-{
-    const struct fake_port *fp = port->priv;
-
-    (void) qid;
-    return !__atomic_load_n(&fp->disabled, __ATOMIC_RELAXED);
-}
-
-static const struct dp_port_ops fake_ops = {
-    .rx = fake_rx,
-    .tx = fake_tx,
-    .rxq_enabled = fake_rxq_enabled,
-};
 
 /* Helpers. */
 
