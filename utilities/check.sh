@@ -33,7 +33,8 @@ STEPS=${CHECK_STEPS:-test release asan fuzz soak}
 # 5 minutes on 2 cores): traffic through vhost-user, the control protocol
 # and bad input, restart/recovery, events, the datapath bug regressions,
 # start-up failures and durability; telemetry requests handed from DPDK's
-# threads to the main loop; where the log goes (file, reopen, syslog).
+# threads to the main loop; where the log goes (file, reopen, syslog);
+# the PMD-side capture copies and the software checksum/TSO path.
 SANITIZER_TESTS=${SANITIZER_TESTS:-test_traffic test_control test_daemon test_events test_datapath_bugs test_hardening_startup test_telemetry test_capture test_offload test_logging}
 
 step() {
