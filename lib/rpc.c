@@ -88,6 +88,30 @@ rpc_error_set(struct rpc_error *error, int code, const char *fmt, ...)
     return code;
 }
 
+int
+rpc_params_check(struct json_object *params, const char *const *allowed,
+                 struct rpc_error *error)
+{
+    if (!params) {
+        return 0;
+    }
+    if (!json_object_is_type(params, json_type_object)) {
+        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "params must be an object");
+    }
+    json_object_object_foreach(params, key, val) {
+        (void) val;
+        const char *const *a = allowed;
+        while (*a && strcmp(key, *a)) {
+            a++;
+        }
+        if (!*a) {
+            return rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
+                                 "unknown parameter \"%s\"", key);
+        }
+    }
+    return 0;
+}
+
 /* Returns the standard message for JSON-RPC error 'code'. */
 static const char *
 default_message(int code)

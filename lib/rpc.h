@@ -59,6 +59,13 @@ size_t rpc_utf8_trim(char *s, size_t len);
 int rpc_error_set(struct rpc_error *error, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Checks a method's 'params': absent (NULL), or an object whose members are
+ * all named in 'allowed' (NULL-terminated).  Returns 0, or fills 'error'
+ * (RPC_ERR_INVALID_PARAMS: not an object, or the first unknown member) and
+ * returns its code. */
+int rpc_params_check(struct json_object *params, const char *const *allowed,
+                     struct rpc_error *error);
+
 /* A method.  'conn' identifies the caller's connection (opaque; NULL when not
  * called through a connection), 'params' is the request's params (NULL if
  * absent; may be an object or an array: the method checks), 'aux' is what was

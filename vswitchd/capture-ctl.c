@@ -441,31 +441,6 @@ on_conn_close(void *conn, void *ctl_)
 
 /* ---- JSON-RPC methods ---------------------------------------------------- */
 
-/* Checks that 'params' is an object whose members are all in 'allowed'. */
-static int
-check_params(struct json_object *params, const char *const *allowed,
-             struct rpc_error *error)
-{
-    if (!params) {
-        return 0;
-    }
-    if (!json_object_is_type(params, json_type_object)) {
-        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "params must be an object");
-    }
-    json_object_object_foreach(params, key, val) {
-        bool ok = false;
-        (void) val;
-        for (const char *const *a = allowed; *a; a++) {
-            ok |= !strcmp(key, *a);
-        }
-        if (!ok) {
-            return rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
-                                 "unknown parameter \"%s\"", key);
-        }
-    }
-    return 0;
-}
-
 /* Integer member 'key' of 'params' in [min, max] into *v (unchanged if
  * absent; required: an error). */
 static int
@@ -512,7 +487,7 @@ m_capture(void *conn, struct json_object *params, void *aux,
     unsigned dir = CAPTURE_BOTH;
     const char *name;
 
-    if (check_params(params, allowed, error)) {
+    if (rpc_params_check(params, allowed, error)) {
         return error->code;
     }
     o = params ? json_object_object_get(params, "name") : NULL;
@@ -615,7 +590,7 @@ m_capture_stop(void *conn, struct json_object *params, void *aux,
     uint64_t id = 0;
     (void) conn;
 
-    if (check_params(params, allowed, error)
+    if (rpc_params_check(params, allowed, error)
         || get_uint(params, "id", true, 0, UINT32_MAX, &id, error)) {
         return error->code;
     }
@@ -635,7 +610,7 @@ m_capture_list(void *conn, struct json_object *params, void *aux,
     struct capture_ctl *ctl = aux;
     (void) conn;
 
-    if (check_params(params, allowed, error)) {
+    if (rpc_params_check(params, allowed, error)) {
         return error->code;
     }
     struct json_object *list = json_object_new_array();

@@ -37,35 +37,6 @@ errno_error(struct rpc_error *error, int err, const char *msg)
     return code;
 }
 
-/* Checks that 'params' is absent or an object whose members are all in
- * 'allowed' (NULL-terminated).  Returns 0 or fills 'error'. */
-static int
-check_params(struct json_object *params, const char *const *allowed,
-             struct rpc_error *error)
-{
-    if (!params) {
-        return 0;
-    }
-    if (!json_object_is_type(params, json_type_object)) {
-        return rpc_error_set(error, RPC_ERR_INVALID_PARAMS, "params must be an object");
-    }
-    json_object_object_foreach(params, key, val) {
-        (void) val;
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++) {
-            if (!strcmp(key, *a)) {
-                ok = true;
-                break;
-            }
-        }
-        if (!ok) {
-            return rpc_error_set(error, RPC_ERR_INVALID_PARAMS,
-                                 "unknown parameter \"%s\"", key);
-        }
-    }
-    return 0;
-}
-
 /* Gets string member 'key' of 'params' into *out.  Missing: error if
  * 'required', else *out = NULL.  Returns 0 or fills 'error'. */
 static int
@@ -123,7 +94,7 @@ m_version(void *conn, struct json_object *params, void *aux,
           struct json_object **result, struct rpc_error *error)
 {
     (void) conn; (void) aux;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     *result = json_object_new_object();
@@ -138,7 +109,7 @@ m_list_methods(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) conn;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     *result = rpc_list_methods(ctx->dispatcher);
@@ -151,7 +122,7 @@ m_shutdown(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) conn; (void) result;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     ctx->shutdown(ctx->shutdown_aux);
@@ -164,7 +135,7 @@ one_string(struct json_object *params, const char *key, bool required,
            const char **value, struct rpc_error *error)
 {
     const char *const allowed[] = { key, NULL };
-    if (check_params(params, allowed, error)
+    if (rpc_params_check(params, allowed, error)
         || get_string(params, key, required, value, error)) {
         return error->code;
     }
@@ -290,7 +261,7 @@ m_bridge_add(void *conn, struct json_object *params, void *aux,
     struct json_object *options;
     (void) conn; (void) result;
 
-    if (check_params(params, PARAMS("name", "options"), error)
+    if (rpc_params_check(params, PARAMS("name", "options"), error)
         || get_string(params, "name", true, &name, error)
         || get_options(params, false, &options, error)) {
         return error->code;
@@ -306,7 +277,7 @@ m_bridge_list(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) conn;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     *result = bridge_list_json(ctx->bs);
@@ -323,7 +294,7 @@ m_port_add(void *conn, struct json_object *params, void *aux,
     struct json_object *options = NULL;
     (void) conn;
 
-    if (check_params(params, PARAMS("bridge", "name", "type", "options"), error)
+    if (rpc_params_check(params, PARAMS("bridge", "name", "type", "options"), error)
         || get_string(params, "bridge", true, &bridge, error)
         || get_string(params, "name", true, &name, error)
         || get_string(params, "type", true, &type, error)
@@ -373,7 +344,7 @@ m_port_set(void *conn, struct json_object *params, void *aux,
     struct json_object *options;
     (void) conn;
 
-    if (check_params(params, PARAMS("name", "options"), error)
+    if (rpc_params_check(params, PARAMS("name", "options"), error)
         || get_string(params, "name", true, &name, error)
         || get_options(params, true, &options, error)) {
         return error->code;
@@ -394,7 +365,7 @@ m_pmd_stats(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) conn;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     struct stats_pmds sp;
@@ -409,7 +380,7 @@ m_pmd_stats_clear(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) conn; (void) result;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     datapath_clear_pmd_stats(ctx->dp);
@@ -422,7 +393,7 @@ m_events_subscribe(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) result;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     if (!conn || !ctx->server) {
@@ -469,7 +440,7 @@ m_pmd_rxq_show(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) conn;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     struct json_object *pmds = json_object_new_array();
@@ -512,7 +483,7 @@ m_pmd_rxq_rebalance(void *conn, struct json_object *params, void *aux,
 {
     struct methods_ctx *ctx = aux;
     (void) conn;
-    if (check_params(params, NO_PARAMS, error)) {
+    if (rpc_params_check(params, NO_PARAMS, error)) {
         return error->code;
     }
     unsigned n_rxqs;
